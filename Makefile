@@ -1,0 +1,35 @@
+# Two commands do all the set-up on a fresh machine (Python 3.11 + pip + make):
+#   make test   create .venv with the test extra and run pytest (smoke-scale claims + property tests)
+#   make demo   create .venv, run every claim at quick scale, write report/ (HTML, Markdown, PNG, JSON)
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip install --quiet --disable-pip-version-check -c requirements/constraints.txt
+DEVICE ?= auto
+SCALE  ?= quick
+OUT    ?= report
+
+.PHONY: demo test venv clean bench
+
+$(VENV)/.stamp-base: pyproject.toml requirements/constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) -e .
+	touch $@
+
+$(VENV)/.stamp-test: $(VENV)/.stamp-base
+	$(PIP) -e '.[test]'
+	touch $@
+
+venv: $(VENV)/.stamp-base
+
+demo: $(VENV)/.stamp-base
+	$(VENV)/bin/kernelcap check --scale $(SCALE) --device $(DEVICE) --out $(OUT)
+
+test: $(VENV)/.stamp-test
+	$(PY) -m pytest -q
+
+bench: $(VENV)/.stamp-base
+	$(PY) benchmarks/ntk.py --quick
+
+clean:
+	rm -rf $(VENV) report runs .pytest_cache .hypothesis

@@ -1,0 +1,5 @@
+import sys
+
+from kernelcap.cli import main
+
+sys.exit(main())

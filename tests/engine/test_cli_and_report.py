@@ -1,0 +1,80 @@
+import json
+
+import pytest
+
+from kernelcap.cli import main
+from kernelcap.store import load_records
+
+
+def test_list_prints_ids_statements_sources(toy_claims, capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "engine.toy" in out and "Folklore" in out and "mean of uniforms" in out
+
+
+def test_check_writes_records_figures_and_report(toy_claims, tmp_path, capsys):
+    assert main(["check", "engine.toy", "--scale", "smoke", "--out", str(tmp_path)]) == 0
+    rec = json.loads((tmp_path / "records" / "engine.toy.json").read_text())
+    assert rec["verdict"] == "pass" and rec["scale"] == "smoke" and rec["config"] == {"n": 10}
+    assert rec["checks"][0]["reason"] == "4 standard errors"
+    assert {"python", "numpy", "torch"} <= set(rec["versions"])
+    assert (tmp_path / "figures" / "engine.toy.png").stat().st_size > 1000
+    html = (tmp_path / "index.html").read_text()
+    assert "engine.toy" in html and "figures/engine.toy.png" in html
+    assert "1/1 claims pass" in (tmp_path / "summary.md").read_text()
+    assert "engine.toy" in capsys.readouterr().out
+
+
+def test_failing_claim_exits_1_and_is_reported(toy_claims, tmp_path):
+    assert main(["check", "engine.*", "--scale", "smoke", "--out", str(tmp_path)]) == 1
+    verdicts = {r["claim"]: r["verdict"] for r in load_records(tmp_path)}
+    assert verdicts == {"engine.toy": "pass", "engine.wrong": "fail"}
+
+
+@pytest.mark.parametrize(
+    "argv, needle",
+    [
+        (["check", "nope.claim"], "unknown claim 'nope.claim'"),
+        (["check", "--scale", "huge"], "invalid choice: 'huge'"),
+        (["check", "--seed", "-3"], "seed must be a non-negative integer"),
+        (["check", "--device", "tpu"], "device"),
+        (["frobnicate"], "invalid choice"),
+        (["report", "/nonexistent/dir"], "no claim records"),
+    ],
+)
+def test_usage_errors_exit_2_with_one_line(toy_claims, capsys, argv, needle):
+    with pytest.raises(SystemExit) as info:
+        raise SystemExit(main(argv))
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert needle in err and len(err.strip().splitlines()) == 1
+
+
+def test_report_rebuilds_from_records(toy_claims, tmp_path):
+    main(["check", "engine.toy", "--scale", "smoke", "--out", str(tmp_path), "--no-report"])
+    assert not (tmp_path / "index.html").exists()
+    assert main(["report", str(tmp_path)]) == 0
+    assert "engine.toy" in (tmp_path / "index.html").read_text()
+
+
+def test_resume_skips_finished_claims(toy_claims, tmp_path, capsys):
+    main(["check", "engine.toy", "--scale", "smoke", "--out", str(tmp_path)])
+    capsys.readouterr()
+    main(["check", "engine.toy", "--scale", "smoke", "--out", str(tmp_path), "--resume"])
+    assert "(resumed)" in capsys.readouterr().out
+    main(["check", "engine.toy", "--scale", "smoke", "--seed", "1", "--out", str(tmp_path), "--resume"])
+    assert "(resumed)" not in capsys.readouterr().out
+
+
+def test_experiment_exception_is_recorded_as_error(toy_claims, tmp_path):
+    from kernelcap import claims as claims_mod
+    from kernelcap.claims import Claim
+
+    def boom(config, rt):
+        raise RuntimeError("kaboom")
+
+    good, _ = toy_claims
+    claims_mod._REGISTRY["engine.toy"] = Claim("engine.toy", "s", "src", boom, good.configs)
+    assert main(["check", "engine.toy", "--scale", "smoke", "--out", str(tmp_path)]) == 1
+    rec = load_records(tmp_path)[0]
+    assert rec["verdict"] == "error" and "kaboom" in rec["error"]
