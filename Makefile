@@ -16,9 +16,10 @@ $(VENV)/.stamp-base: pyproject.toml requirements/constraints.txt
 	$(PIP) -e .
 	touch $@
 
-$(VENV)/.stamp-test: $(VENV)/.stamp-base
+$(VENV)/.stamp-test: pyproject.toml requirements/constraints.txt
+	$(PYTHON) -m venv $(VENV)
 	$(PIP) -e '.[test]'
-	touch $@
+	touch $@ $(VENV)/.stamp-base
 
 venv: $(VENV)/.stamp-base
 
