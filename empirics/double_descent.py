@@ -431,7 +431,7 @@ def finite_sample(config: Mapping, rt: Runtime) -> Evidence:
     ),
     source="Hastie, Montanari, Rosset & Tibshirani (2022), Thm 1",
     configs={
-        "smoke": {"ns": [12, 24, 48], "gammas": [0.25, 0.5, 2.0, 4.0], "design_budget": 6000,
+        "smoke": {"ns": [12, 24, 48], "gammas": [0.25, 0.5, 2.0, 4.0], "design_budget": 24000,
                   "r2": 1.0, "sigma2": 1.0},
         "quick": {"ns": [20, 40, 80, 160], "gammas": [0.25, 0.5, 2.0, 4.0],
                   "design_budget": 24000, "r2": 1.0, "sigma2": 1.0},
@@ -461,7 +461,8 @@ def asymptotic(config: Mapping, rt: Runtime) -> Evidence:
     shrink = gaps[0] / gaps[-1]
     n_ratio = config["ns"][-1] / config["ns"][0]
 
-    fig, axes = claim_figure("double_descent.asymptotic", f"γ ∈ {list(gam)}", ncols=2)
+    fig, axes = claim_figure("double_descent.asymptotic",
+                             f"γ ∈ {{{', '.join(f'{g:g}' for g in gam)}}}, r² = {r2}, σ² = {s2}", ncols=2)
     fine = np.concatenate([np.linspace(0.05, 0.95, 60), np.linspace(1.05, max(gam) + 0.5, 80)])
     fr = theory.ridgeless_risk(fine, r2, s2)
     for part in (fine < 1, fine > 1):
@@ -559,7 +560,7 @@ def optimal_ridge_claim(config: Mapping, rt: Runtime) -> Evidence:
     source="Mei & Montanari (2022), Thm 1; Belkin, Hsu, Ma & Mandal (2019)",
     configs={
         "smoke": {"dim": 20, "n": 60, "n_features": [6, 15, 30, 45, 54, 60, 66, 80, 120, 240],
-                  "lam": 1e-3, "tau2": 0.25, "trials": 16, "n_test": 500},
+                  "lam": 1e-3, "tau2": 0.25, "trials": 48, "n_test": 500},
         "quick": {"dim": 40, "n": 120,
                   "n_features": [12, 24, 48, 72, 96, 108, 120, 132, 150, 180, 240, 360, 480],
                   "lam": 1e-3, "tau2": 0.25, "trials": 24, "n_test": 1000},
