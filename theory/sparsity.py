@@ -141,7 +141,8 @@ def _optimal_tau(rho):
     hi = np.full_like(rho, _TAU_MAX)
     for _ in range(_BISECTIONS):
         mid = 0.5 * (lo + hi)
-        g = rho * mid - 2.0 * (1.0 - rho) * (norm.pdf(mid) - mid * norm.sf(mid))
+        pdf = np.exp(-0.5 * mid**2) / np.sqrt(2.0 * np.pi)
+        g = rho * mid - 2.0 * (1.0 - rho) * (pdf - mid * 0.5 * erfc(mid / np.sqrt(2.0)))
         pos = g > 0
         hi = np.where(pos, mid, hi)
         lo = np.where(pos, lo, mid)
