@@ -244,7 +244,7 @@ def random_features_risk_curve(
     (``"relu"``) or √2·sin (``"fourier"``: random Fourier features with spherical frequencies);
     target y = ⟨β1, x⟩ + N(0, τ²) with ‖β1‖ = 1. Second-layer weights minimise
     (1/n)‖y − Za‖² + (Nλ/d)‖a‖², solved in the dual a = Zᵀ(ZZᵀ + n(Nλ/d)I)⁻¹y, all feature counts
-    (masked to the largest) and trials in one batched solve. Risk: E_x[(⟨β1,x⟩ − f̂(x))²] on
+    (nested: the first N of N_max features, by masking) and trials in one batched solve. Risk: E_x[(⟨β1,x⟩ − f̂(x))²] on
     ``n_test`` fresh points (noise-free target, as in the theory).
 
     Args:
@@ -269,10 +269,14 @@ def random_features_risk_curve(
     y = f[:, :n] + math.sqrt(tau2) * torch.randn(trials, n, generator=gen, device=dev, dtype=DTYPE)
     z = act(x @ theta.transpose(-1, -2) / math.sqrt(d))  # (T, n + n_test, N_max)
     mask = (torch.arange(n_max, device=dev) < torch.as_tensor(ns, device=dev)[:, None]).to(DTYPE)
-    z = z.unsqueeze(0) * mask[:, None, None, :]  # (G, T, n + n_test, N_max)
+    z_tr, z_te = z[:, :n], z[:, n:]
+    # Masked kernels Z diag(mask_g) Zᵀ for every N at once, without copying Z per grid point.
+    kern = torch.einsum("tia,ga,tja->gtij", z_tr, mask, z_tr)
     ridge = torch.as_tensor(n * ns * lam / d, dtype=DTYPE, device=dev)[:, None, None, None]
-    a = _dual_solve(z[:, :, :n], y.expand(len(ns), -1, -1), ridge)
-    pred = torch.einsum("gtmn,gtn->gtm", z[:, :, n:], a)
+    kern = kern + ridge * torch.eye(n, dtype=DTYPE, device=dev)
+    alpha = torch.linalg.solve(kern, y.expand(len(ns), -1, -1).unsqueeze(-1)).squeeze(-1)
+    a = torch.einsum("tia,gti->gta", z_tr, alpha) * mask[:, None, :]  # (G, T, N_max)
+    pred = torch.einsum("tma,gta->gtm", z_te, a)
     return _summarise(n, ns, ((pred - f[:, n:]) ** 2).mean(-1))
 
 

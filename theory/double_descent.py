@@ -25,6 +25,7 @@ __all__ = [
     "optimal_ridge",
     "min_norm_risk_finite",
     "relu_hermite_coefficients",
+    "hermite_coefficients",
     "random_features_risk",
     "effective_ranks",
     "benign_overfitting_bound",
@@ -181,6 +182,27 @@ def relu_hermite_coefficients(centered: bool = True) -> tuple[float, float, floa
     mu1 = 0.5
     mu_star = np.sqrt(0.5 - mean**2 - mu1**2)
     return float(mu0), float(mu1), float(mu_star)
+
+
+def hermite_coefficients(activation, n_nodes: int = 201) -> tuple[float, float, float]:
+    """(μ0, μ1, μ*) of any activation σ by Gauss–Hermite quadrature, G ~ N(0, 1).
+
+        μ0 = E σ(G),  μ1 = E G σ(G),  μ*² = E σ(G)² − μ0² − μ1².
+
+    Args:
+        activation: a NumPy-vectorised callable σ. n_nodes: quadrature nodes (exact for
+            polynomials of degree < 2·n_nodes; smooth σ converge fast, ReLU to ~1e-4).
+
+    Reference: Mei & Montanari (2022), eq. (6) (the coefficients entering ζ = μ1/μ*).
+    """
+    n_nodes = as_int(n_nodes, "n_nodes", ge=2)
+    if not callable(activation):
+        raise TypeError(f"activation must be callable, got {type(activation).__name__}")
+    u, w = np.polynomial.hermite_e.hermegauss(n_nodes)
+    w = w / w.sum()
+    s = np.asarray(activation(u), dtype=np.float64)
+    mu0, mu1 = float(w @ s), float(w @ (u * s))
+    return mu0, mu1, float(np.sqrt(max(w @ (s * s) - mu0**2 - mu1**2, 0.0)))
 
 
 def _rf_chi(zeta, psi1, psi2, lam_bar, iters=20000, tol=1e-13):
