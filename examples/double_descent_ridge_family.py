@@ -24,11 +24,11 @@ def main(out_dir=".", quick=False):
     plot_theory(ax, gam[gam > 1], ridgeless_risk(gam[gam > 1], r2, sigma2), color="0.3", lw=1,
                 label=None)
     ps = np.round(np.array([0.2, 0.5, 0.8, 1.0, 1.2, 1.5, 2.0, 3.0]) * n).astype(int)
-    for k, lam in enumerate((0.01, 0.1, 1.0)):
-        plot_theory(ax, gam, ridge_risk(gam, lam, r2, sigma2), color=f"C{k + 1}", lw=1.2,
+    for k, (lam, col) in enumerate(((0.01, "C1"), (0.1, "C2"), (1.0, "C4"))):
+        plot_theory(ax, gam, ridge_risk(gam, lam, r2, sigma2), color=col, lw=1.2,
                     label=f"λ = {lam:g}")
         c = ridge_risk_curve(n, ps, lam, r2=r2, sigma2=sigma2, trials=trials, seed=k)
-        plot_measured(ax, ps / n, c.risk, c.se, color=f"C{k + 1}", label=None)
+        plot_measured(ax, ps / n, c.risk, c.se, color=col, label=None)
     lam_star, r_star = optimal_ridge(gam, r2, sigma2)
     plot_theory(ax, gam, r_star, label="λ* = σ²γ/r²")
     c = ridge_risk_curve(n, ps, optimal_ridge(ps / n, r2, sigma2)[0], r2=r2, sigma2=sigma2,
