@@ -285,7 +285,7 @@ def storkey_capacity(n_neurons):
     return scalar_or_array(n / np.sqrt(2.0 * np.log(n)), n_neurons)
 
 
-def dense_bit_error_probability(n_neurons, n_patterns, degree):
+def dense_bit_error_probability(n_neurons, n_patterns, degree, *, method: str = "asymptotic"):
     r"""One-step bit-error probability of a dense associative memory with F(x) = x^n.
 
     Krotov–Hopfield update ``σ_i ← sign Σ_μ ξ^μ_i [F(1 + x_μ) − F(−1 + x_μ)]``,
@@ -298,19 +298,38 @@ def dense_bit_error_probability(n_neurons, n_patterns, degree):
     :func:`bit_error_probability`. Regime: N → ∞ at fixed K / N^{n−1}; the leading finite-size
     correction is a relative O(n²/N) shift of the signal-to-noise ratio.
 
+    ``method="finite"`` keeps the exact signal ``F(N) − F(N−2)`` and the exact crosstalk variance
+    ``(K−1) E[(F(x+1) − F(x−1))²]`` with ``x`` a sum of N−1 random ±1 (binomial moments), and
+    only the Gaussian approximation of the sum over patterns:
+    ``P_err = Φ(−(F(N) − F(N−2)) / √((K−1) E[g(x)²]))``.
+
     Args:
         n_neurons: N ≥ 2, any shape.
         n_patterns: K ≥ 1, broadcast.
         degree: n ≥ 2 (integer), broadcast.
+        method: ``"asymptotic"`` or ``"finite"`` (then N must be an integer).
 
     References:
         Krotov & Hopfield, NeurIPS 2016 ("Dense associative memory for pattern recognition"), §2.
     """
-    n = as_array(n_neurons, "n_neurons", ge=2)
+    if method not in ("asymptotic", "finite"):
+        raise ValueError(f"method must be 'asymptotic' or 'finite', got {method!r}")
+    n = as_array(n_neurons, "n_neurons", ge=2, integer=method == "finite")
     k = as_array(n_patterns, "n_patterns", ge=1)
     d = as_array(degree, "degree", ge=2, integer=True)
-    dfact = special.factorial2((2 * d - 3).astype(np.int64), exact=False)
-    out = 0.5 * special.erfc(np.sqrt(n ** (d - 1) / (2.0 * dfact * k)))
+    n, k, d = np.broadcast_arrays(n, k, d)
+    if method == "asymptotic":
+        dfact = special.factorial2((2 * d - 3).astype(np.int64), exact=False)
+        out = 0.5 * special.erfc(np.sqrt(n ** (d - 1) / (2.0 * dfact * k)))
+    else:
+        out = np.empty(n.shape)
+        for idx in np.ndindex(n.shape):
+            nn, kk, dd = int(n[idx]), float(k[idx]), int(d[idx])
+            x = 2.0 * np.arange(nn) - (nn - 1)  # values of a sum of N-1 random ±1
+            pmf = stats.binom.pmf(np.arange(nn), nn - 1, 0.5)
+            g2 = float(np.sum(pmf * ((x + 1.0) ** dd - (x - 1.0) ** dd) ** 2))
+            signal = float(nn) ** dd - float(nn - 2) ** dd
+            out[idx] = 0.0 if kk == 1 else stats.norm.sf(signal / math.sqrt((kk - 1) * g2))
     return scalar_or_array(out, n_neurons, n_patterns, degree)
 
 
