@@ -17,6 +17,7 @@ import torch
 
 from kernelcap.claims import Check, Evidence, claim
 from kernelcap.plotting import claim_figure, plot_measured, plot_theory
+from kernelcap.progress import progress as _progress
 from kernelcap.runtime import Runtime, make_generator, resolve_device
 from kernelcap.theory import double_descent as theory
 from kernelcap.theory._validation import as_array, as_int
@@ -291,6 +292,7 @@ def mlp_width_sweep(
     trials: int = 8,
     n_test: int = 1000,
     log_every: int = 50,
+    show_progress: bool | None = False,
     device: str = "auto",
     seed: int = 0,
     generator: torch.Generator | None = None,
@@ -308,6 +310,7 @@ def mlp_width_sweep(
 
     Args:
         widths: (G,) hidden widths H ≥ 1. n: training samples. dim: d. noise: label-noise std.
+        show_progress: tqdm bar over steps (None: only on a terminal).
 
     Returns:
         WidthSweep (final test/train risk per width, and the test history).
@@ -344,7 +347,7 @@ def mlp_width_sweep(
 
     opt = torch.optim.Adam([w1, b1, w2, b2], lr=lr)
     logged, history = [], []
-    for step in range(1, steps + 1):
+    for step in _progress(range(1, steps + 1), total=steps, desc="MLP widths", enabled=show_progress):
         opt.zero_grad(set_to_none=True)
         loss = ((forward(x_tr) - y[..., None]) ** 2).mean(1).sum()
         loss.backward()
@@ -633,7 +636,8 @@ def mlp_width(config: Mapping, rt: Runtime) -> Evidence:
     n, d, band = config["n"], config["dim"], config["peak_band"]
     sw = mlp_width_sweep(config["widths"], n=n, dim=d, noise=config["noise"],
                          steps=config["steps"], lr=config["lr"], trials=config["trials"],
-                         device=rt.torch_device, generator=rt.generator())
+                         show_progress=rt.progress, device=rt.torch_device,
+                         generator=rt.generator())
     k = int(np.argmax(sw.test_risk))
     peak_ratio = sw.params[k] / n
     best_below = int(np.argmin(sw.test_risk[:k + 1]))

@@ -37,9 +37,7 @@ def test_same_seed_same_numbers_and_validation():
         dd.mlp_width_sweep([0, 4], trials=2, steps=1)
 
 
-def test_block_network_trains_each_width_as_if_alone():
-    # One width alone vs inside the sweep: same init stream is not shared, so compare losses only
-    # through the structure: gradients of one block must not depend on the others.
+def test_width_sweep_shapes_and_parameter_counts():
     sw = dd.mlp_width_sweep([3, 50], n=20, dim=3, steps=5, trials=2, log_every=1, seed=0, device="cpu")
     assert sw.test_history.shape == (5, 2) and sw.test_by_trial.shape == (2, 2)
     assert np.array_equal(sw.params, [3 * 5 + 1, 50 * 5 + 1])
