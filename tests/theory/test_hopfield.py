@@ -1,0 +1,219 @@
+"""Properties, limits and published reference values of kernelcap.theory.hopfield."""
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kernelcap.theory import hopfield as h
+
+sizes = st.integers(min_value=2, max_value=400)
+small = st.integers(min_value=1, max_value=9)
+
+
+# --- crosstalk ---------------------------------------------------------------------------------
+
+
+@given(n=sizes, p=st.integers(1, 400))
+def test_bit_error_is_a_probability_below_half(n, p):
+    for method in ("asymptotic", "finite", "exact"):
+        value = h.bit_error_probability(n, p, method=method)
+        assert isinstance(value, float)
+        assert 0.0 <= value <= 0.5
+
+
+@given(n=sizes, p=st.integers(1, 200))
+def test_bit_error_grows_with_load(n, p):
+    for method in ("asymptotic", "finite", "exact"):
+        assert h.bit_error_probability(n, p + 1, method=method) >= h.bit_error_probability(n, p, method=method) - 1e-15
+
+
+def test_bit_error_exact_matches_brute_force_enumeration():
+    # N=4, P=3: S is a sum of M=(N-1)(P-1)=6 random ±1; error iff S < -(N-1), tie counts ½
+    n, p = 4, 3
+    m = (n - 1) * (p - 1)
+    total = 0.0
+    for signs in itertools.product((-1, 1), repeat=m):
+        s = sum(signs)
+        total += 1.0 if s < -(n - 1) else (0.5 if s == -(n - 1) else 0.0)
+    assert h.bit_error_probability(n, p, method="exact") == pytest.approx(total / 2**m, abs=1e-15)
+
+
+def test_bit_error_methods_agree_at_large_n_and_reference_value():
+    assert h.bit_error_probability(1000, 100) == pytest.approx(0.5 * math.erfc(math.sqrt(5)))
+    e, a = h.bit_error_probability(20000, 2000, method="exact"), h.bit_error_probability(20000, 2000)
+    assert e == pytest.approx(a, rel=0.02)
+    assert h.bit_error_probability(50, 1, method="exact") == 0.0
+
+
+def test_bit_error_vectorises():
+    out = h.bit_error_probability(np.array([100, 200]), np.array([[10], [20]]))
+    assert out.shape == (2, 2)
+
+
+# --- AGS -----------------------------------------------------------------------------------------
+
+
+def test_ags_critical_load_matches_published_value():
+    assert h.ags_critical_load() == pytest.approx(0.1379, abs=2e-4)
+    assert h.ags_overlap(h.ags_critical_load() - 1e-9) == pytest.approx(0.967, abs=1e-3)
+
+
+@given(a=st.floats(0.0, 0.137), b=st.floats(0.0, 0.137))
+def test_ags_overlap_decreases_below_alpha_c(a, b):
+    lo, hi = sorted((a, b))
+    assert 0.96 < h.ags_overlap(hi) <= h.ags_overlap(lo) + 1e-12 <= 1.0 + 1e-12
+
+
+@given(a=st.floats(0.1381, 10.0))
+def test_ags_overlap_vanishes_above_alpha_c(a):
+    assert h.ags_overlap(a) == 0.0
+
+
+def test_ags_overlap_solves_the_replica_equations():
+    from scipy.special import erf
+
+    for alpha in (0.05, 0.1, 0.13):
+        m = h.ags_overlap(alpha)
+        # m = erf(y) with y(√(2α) + (2/√π) e^{-y²}) = erf(y)
+        from scipy.special import erfinv
+
+        y = erfinv(m)
+        assert y * (math.sqrt(2 * alpha) + 2 / math.sqrt(math.pi) * math.exp(-y * y)) == pytest.approx(m, abs=1e-7)
+        assert erf(y) == pytest.approx(m)
+    assert h.ags_overlap(0.0) == 1.0
+    assert h.ags_overlap([0.0, 0.2]).tolist() == [1.0, 0.0]
+
+
+# --- McEliece, Storkey, pseudo-inverse, dense ------------------------------------------------------
+
+
+@given(n=st.floats(2.0, 1e7))
+def test_capacity_orderings(n):
+    assert h.mceliece_capacity(n) == pytest.approx(h.mceliece_capacity(n, all_patterns=False) / 2)
+    assert h.mceliece_capacity(n, all_patterns=False) == pytest.approx(h.dense_capacity(n, 2))
+    assert h.pseudo_inverse_capacity(n) == n
+    assert h.storkey_capacity(n) > h.mceliece_capacity(n, all_patterns=False) * 0.99 or n < 3
+
+
+def test_all_stable_probability_crosses_half_near_published_finite_n():
+    p = np.arange(1, 30)
+    prob = h.all_stable_probability(100, p)
+    assert np.all(np.diff(prob) <= 1e-12)
+    p50 = p[np.argmax(prob < 0.5)]
+    assert 9 <= p50 <= 12  # ≈1.75 × N/(4 ln N) at N=100
+    assert p50 > h.mceliece_capacity(100)
+
+
+@given(n=st.integers(3, 200), deg=st.integers(2, 5))
+def test_dense_capacity_grows_like_power(n, deg):
+    ratio = h.dense_capacity(2 * n, deg) / h.dense_capacity(n, deg)
+    assert ratio == pytest.approx(2 ** (deg - 1) * math.log(n) / math.log(2 * n))
+
+
+def test_dense_error_reduces_to_hebbian():
+    assert h.dense_bit_error_probability(300, 30, 2) == pytest.approx(h.bit_error_probability(300, 30))
+    assert h.dense_bit_error_probability(300, 30, 2, method="finite") == pytest.approx(
+        h.bit_error_probability(300, 30, method="finite"))
+    # finite-N converges to the asymptotic form
+    a = h.dense_bit_error_probability(400, 0.3 * 400**2 / 3, 3)
+    f = h.dense_bit_error_probability(400, 0.3 * 400**2 / 3, 3, method="finite")
+    assert f == pytest.approx(a, rel=0.05)
+
+
+# --- Cover, Gardner --------------------------------------------------------------------------------
+
+
+def _brute_force_cover(p, n):
+    """Count sign patterns realisable by w·x over a random point set in general position."""
+    rng = np.random.default_rng(p * 10 + n)
+    x = rng.standard_normal((p, n))
+    w = rng.standard_normal((200_000, n))
+    return len({tuple(r) for r in np.sign(w @ x.T).astype(int)})
+
+
+@pytest.mark.parametrize("p,n", [(1, 1), (3, 1), (3, 2), (4, 2), (5, 2), (4, 3), (6, 3)])
+def test_cover_count_matches_enumeration(p, n):
+    assert h.cover_count(p, n) == _brute_force_cover(p, n)
+
+
+@given(p=st.integers(1, 60), n=st.integers(1, 30))
+def test_cover_count_recursion_and_probability(p, n):
+    # Cover's recursion C(P+1, N) = C(P, N) + C(P, N-1)
+    if n >= 2:
+        assert h.cover_count(p + 1, n) == pytest.approx(h.cover_count(p, n) + h.cover_count(p, n - 1))
+    assert h.separable_probability(p, n) == pytest.approx(h.cover_count(p, n) / 2.0**p)
+    if p <= n:
+        assert h.separable_probability(p, n) == 1.0
+
+
+@given(n=st.integers(1, 500))
+def test_separable_probability_is_half_at_two_n(n):
+    assert h.separable_probability(2 * n, n) == pytest.approx(0.5, abs=1e-12)
+
+
+def test_gardner_reference_values():
+    assert h.gardner_capacity(0.0) == pytest.approx(2.0)
+    assert h.gardner_capacity(0.5) == pytest.approx(0.961, abs=1e-3)
+    assert h.gardner_capacity(1.0) == pytest.approx(0.520, abs=1e-3)
+
+
+@given(a=st.floats(0, 20), b=st.floats(0, 20))
+def test_gardner_decreasing(a, b):
+    lo, hi = sorted((a, b))
+    assert h.gardner_capacity(hi) <= h.gardner_capacity(lo) + 1e-15
+
+
+# --- modern -----------------------------------------------------------------------------------------
+
+
+@given(p=st.integers(2, 10**6), beta=st.floats(0.01, 10), delta=st.floats(0, 50), eps=st.floats(1e-6, 1))
+@settings(max_examples=50)
+def test_modern_capacity_inverts_the_bound(p, beta, delta, eps):
+    cap = h.modern_hopfield_capacity(beta, delta, 8.0, eps)
+    bound_at_cap = h.modern_retrieval_error_bound(cap, beta, delta, 8.0)
+    assert bound_at_cap == pytest.approx(eps, rel=1e-9)
+
+
+def test_modern_capacity_is_exponential_in_separation():
+    c1 = h.modern_hopfield_capacity(1.0, 10.0, 8.0, 0.1)
+    c2 = h.modern_hopfield_capacity(1.0, 20.0, 8.0, 0.1)
+    assert (c2 - 1) / (c1 - 1) == pytest.approx(math.exp(10.0))
+
+
+# --- input validation --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "call,arg",
+    [
+        (lambda: h.bit_error_probability(float("nan"), 10), "n_neurons"),
+        (lambda: h.bit_error_probability(-5, 10), "n_neurons"),
+        (lambda: h.bit_error_probability(100, 0), "n_patterns"),
+        (lambda: h.bit_error_probability(100.5, 10, method="exact"), "n_neurons"),
+        (lambda: h.ags_overlap(-0.1), "alpha"),
+        (lambda: h.ags_overlap(float("nan")), "alpha"),
+        (lambda: h.mceliece_capacity(1), "n_neurons"),
+        (lambda: h.cover_count(0, 3), "n_patterns"),
+        (lambda: h.separable_probability(5, 2.5), "n_inputs"),
+        (lambda: h.gardner_capacity(-1), "kappa"),
+        (lambda: h.dense_capacity(100, 1), "degree"),
+        (lambda: h.dense_bit_error_probability(100, 10, 2.5), "degree"),
+        (lambda: h.modern_retrieval_error_bound(10, 0, 1, 1), "beta"),
+        (lambda: h.modern_hopfield_capacity(1, 1, -1, 0.1), "radius"),
+        (lambda: h.storkey_capacity(float("inf")), "n_neurons"),
+    ],
+)
+def test_bad_inputs_raise_value_error_naming_the_argument(call, arg):
+    with pytest.raises(ValueError, match=arg):
+        call()
+
+
+def test_non_numeric_and_bad_method_rejected():
+    with pytest.raises(TypeError):
+        h.bit_error_probability("100", 10)
+    with pytest.raises(ValueError, match="method"):
+        h.bit_error_probability(100, 10, method="nope")
