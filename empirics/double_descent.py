@@ -9,6 +9,7 @@ trained at once as one block-structured network (see :func:`mlp_width_sweep`).
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
@@ -79,6 +80,19 @@ class WidthSweep:
         """z of log(risk_i / risk_j) over trials (paired: same data sets; logs tame the spikes)."""
         diff = np.log(self.test_by_trial[:, i]) - np.log(self.test_by_trial[:, j])
         return float(diff.mean() / (diff.std(ddof=1) / math.sqrt(len(diff))))
+
+
+@contextmanager
+def _single_thread_on_cpu(device: torch.device):
+    """One intra-op thread while training on CPU: the per-step ops are small, and extra threads
+    only add synchronisation (several-fold slower on a busy 2-core machine)."""
+    before = torch.get_num_threads()
+    if device.type == "cpu":
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _sizes(sizes, name: str) -> np.ndarray:
@@ -345,17 +359,18 @@ def mlp_width_sweep(
     def forward(inputs):  # (T, m, d) -> (T, m, G)
         return (torch.relu(torch.baddbmm(b1, inputs, w1)) * w2) @ segment + b2
 
-    opt = torch.optim.Adam([w1, b1, w2, b2], lr=lr)
-    logged, history = [], []
-    for step in _progress(range(1, steps + 1), total=steps, desc="MLP widths", enabled=show_progress):
-        opt.zero_grad(set_to_none=True)
-        loss = ((forward(x_tr) - y[..., None]) ** 2).mean(1).sum()
-        loss.backward()
-        opt.step()
-        if step % log_every == 0 or step == steps:
-            with torch.no_grad():
-                history.append(((forward(x_te) - f_te[..., None]) ** 2).mean((0, 1)))
-            logged.append(step)
+    with _single_thread_on_cpu(dev):
+        opt = torch.optim.Adam([w1, b1, w2, b2], lr=lr)
+        logged, history = [], []
+        for step in _progress(range(1, steps + 1), total=steps, desc="MLP widths", enabled=show_progress):
+            opt.zero_grad(set_to_none=True)
+            loss = ((forward(x_tr) - y[..., None]) ** 2).mean(1).sum()
+            loss.backward()
+            opt.step()
+            if step % log_every == 0 or step == steps:
+                with torch.no_grad():
+                    history.append(((forward(x_te) - f_te[..., None]) ** 2).mean((0, 1)))
+                logged.append(step)
     with torch.no_grad():
         test = ((forward(x_te) - f_te[..., None]) ** 2).mean(1)  # (T, G)
         train = ((forward(x_tr) - y[..., None]) ** 2).mean(1)
