@@ -102,6 +102,15 @@ def _sizes(sizes, name: str) -> np.ndarray:
     return arr
 
 
+MAX_DESIGN_ELEMENTS = 2**24  # per batched design tensor (128 MiB in float64); trials are chunked
+
+
+def _trial_chunks(trials: int, elements_per_trial: int) -> list[int]:
+    """Split ``trials`` into chunks whose design tensors stay under MAX_DESIGN_ELEMENTS."""
+    size = max(1, min(trials, MAX_DESIGN_ELEMENTS // max(1, elements_per_trial)))
+    return [min(size, trials - start) for start in range(0, trials, size)]
+
+
 def _gen(generator, seed, device) -> torch.Generator:
     return generator if generator is not None else make_generator(as_int(seed, "seed", ge=0), device)
 
@@ -158,7 +167,8 @@ def min_norm_risk_curve(
     ``sizes`` (each with |p − n| ≥ 2, where the risk has a finite mean) and each trial the
     min-norm solution is computed: under-parameterised sizes (p < n) by the normal equations
     (XᵀX + diag(1 − mask))β = Xᵀy, over-parameterised ones by Xᵀ(XXᵀ)⁻¹y, each group in one
-    batched solve over (sizes × trials).
+    batched solve over (sizes × trials) — trials are split into chunks only when the design
+    tensor would exceed ``MAX_DESIGN_ELEMENTS``.
 
     Args:
         n: samples ≥ 2. sizes: (G,) feature counts p ≥ 1. trials: T ≥ 2.
@@ -179,15 +189,18 @@ def min_norm_risk_curve(
     for group in (np.nonzero(ps < n)[0], np.nonzero(ps > n)[0]):  # two tensor programs
         if group.size == 0:
             continue
-        x, mask = _masked_design(n, ps[group], trials, gen, dev)
-        beta, y = _planted(ps[group], trials, r2, sigma2, x, mask, gen)
-        if ps[group[0]] < n:
-            gram = x.transpose(-1, -2) @ x + torch.diag_embed((1.0 - mask).expand(-1, trials, -1))
-            rhs = (x.transpose(-1, -2) @ y.unsqueeze(-1)).squeeze(-1)
-            beta_hat = torch.linalg.solve(gram, rhs)
-        else:
-            beta_hat = _dual_solve(x, y, 0.0)
-        losses[torch.as_tensor(group, device=dev)] = ((beta_hat - beta) ** 2).sum(-1)
+        rows, start = torch.as_tensor(group, device=dev), 0
+        for t in _trial_chunks(trials, group.size * n * int(ps[group].max())):
+            x, mask = _masked_design(n, ps[group], t, gen, dev)
+            beta, y = _planted(ps[group], t, r2, sigma2, x, mask, gen)
+            if ps[group[0]] < n:
+                gram = x.transpose(-1, -2) @ x + torch.diag_embed((1.0 - mask).expand(-1, t, -1))
+                rhs = (x.transpose(-1, -2) @ y.unsqueeze(-1)).squeeze(-1)
+                beta_hat = torch.linalg.solve(gram, rhs)
+            else:
+                beta_hat = _dual_solve(x, y, 0.0)
+            losses[rows, start:start + t] = ((beta_hat - beta) ** 2).sum(-1)
+            start += t
     return _summarise(n, ps, losses)
 
 
@@ -218,11 +231,13 @@ def ridge_risk_curve(
     lam = np.broadcast_to(as_array(lam, "lam", gt=0), ps.shape)
     dev = resolve_device(device)
     gen = _gen(generator, seed, dev)
-    x, mask = _masked_design(n, ps, trials, gen, dev)
-    beta, y = _planted(ps, trials, float(r2), float(sigma2), x, mask, gen)
     ridge = torch.as_tensor(n * lam, dtype=DTYPE, device=dev)[:, None, None, None]
-    beta_hat = _dual_solve(x, y, ridge)
-    return _summarise(n, ps, ((beta_hat - beta) ** 2).sum(-1))
+    losses = []
+    for t in _trial_chunks(trials, len(ps) * n * int(ps.max())):
+        x, mask = _masked_design(n, ps, t, gen, dev)
+        beta, y = _planted(ps, t, float(r2), float(sigma2), x, mask, gen)
+        losses.append(((_dual_solve(x, y, ridge) - beta) ** 2).sum(-1))
+    return _summarise(n, ps, torch.cat(losses, dim=1))
 
 
 def _sphere(shape, d, gen, device):
