@@ -563,10 +563,10 @@ def _crossing(x: np.ndarray, f: np.ndarray, level: float = 0.5) -> float:
     source="Amit, Gutfreund & Sompolinsky, Phys. Rev. Lett. 55, 1530 (1985); Ann. Phys. 173, 30 (1987)",
     configs={
         "smoke": {"sizes": [64, 128, 256], "low_alphas": [0.04, 0.08],
-                  "high_alphas": [0.12, 0.15, 0.18, 0.21, 0.24, 0.27, 0.3], "n_trials": 24,
+                  "high_alphas": [0.12, 0.16, 0.2, 0.24, 0.28, 0.32, 0.36, 0.4], "n_trials": 24,
                   "max_sweeps": 12, "fit_order": 1},
         "quick": {"sizes": [100, 200, 400, 800], "low_alphas": [0.02, 0.04, 0.06, 0.08, 0.1],
-                  "high_alphas": [0.12, 0.14, 0.16, 0.18, 0.2, 0.22, 0.24, 0.26, 0.28, 0.3],
+                  "high_alphas": [0.12, 0.14, 0.16, 0.18, 0.2, 0.22, 0.24, 0.26, 0.28, 0.3, 0.34],
                   "n_trials": 48, "max_sweeps": 15, "fit_order": 2},
         "paper": {"sizes": [250, 500, 1000, 2000, 4000], "low_alphas": [0.02, 0.04, 0.06, 0.08, 0.1],
                   "high_alphas": [0.12 + 0.01 * k for k in range(19)], "n_trials": 256,
