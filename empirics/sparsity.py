@@ -337,7 +337,7 @@ def orthonormal_zero_fractions(
     sparsity: float = 0.2,
     signal_std: float = 3.0,
     n_trials: int = 20,
-    n_steps: int = 100,
+    n_steps: int = 40,
     lr: float = 0.5,
     device="auto",
     seed: int = 0,
@@ -548,7 +548,7 @@ def _zscores(measured, predicted, n):
     source=_SRC_PROX,
     configs={
         "smoke": dict(n_features=200, lam=[0.25, 0.5, 1.0, 1.5, 2.0, 3.0], n_trials=10, mlp_steps=150, mlp_seeds=2),
-        "quick": dict(n_features=500, lam=[0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 2.5, 3.0], n_trials=40, mlp_steps=400, mlp_seeds=4),
+        "quick": dict(n_features=300, lam=[0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 2.5, 3.0], n_trials=30, mlp_steps=300, mlp_seeds=3),
         "paper": dict(n_features=2000, lam=list(np.linspace(0.1, 3.0, 15)), n_trials=200, mlp_steps=2000, mlp_seeds=10),
     },
 )
@@ -610,7 +610,7 @@ def _claim_prox(config: Mapping, rt: Runtime) -> Evidence:
     source="Donoho & Tanner (2009); Amelunxen, Lotz, McCoy & Tropp (2014)",
     configs={
         "smoke": dict(n_features=50, undersampling=[0.3, 0.5, 0.7], sparsity_ratio=list(np.linspace(0.05, 0.9, 12)), n_trials=12, n_iter=400),
-        "quick": dict(n_features=100, undersampling=[0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9], sparsity_ratio=list(np.linspace(0.04, 0.96, 24)), n_trials=25, n_iter=500),
+        "quick": dict(n_features=100, undersampling=[0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9], sparsity_ratio=list(np.linspace(0.05, 0.95, 16)), n_trials=16, n_iter=400),
         "paper": dict(n_features=400, undersampling=list(np.linspace(0.05, 0.95, 19)), sparsity_ratio=list(np.linspace(0.02, 0.98, 49)), n_trials=100, n_iter=2000),
     },
 )
@@ -709,7 +709,7 @@ def _claim_ridge_fails(config: Mapping, rt: Runtime) -> Evidence:
     "support, same coefficients.",
     source="Woodworth et al. (2020); Hoff (2017); Tibshirani (2021) 'Equivalences between sparse models and neural networks'",
     configs={
-        "smoke": dict(n_samples=40, n_features=60, n_nonzero=4, lam_ratio=[0.15, 0.3, 0.5, 0.7, 0.9], n_steps=2000, seeds=2),
+        "smoke": dict(n_samples=40, n_features=60, n_nonzero=4, lam_ratio=[0.2, 0.35, 0.5, 0.7, 0.9], n_steps=2500, seeds=2),
         "quick": dict(n_samples=80, n_features=150, n_nonzero=8, lam_ratio=list(np.linspace(0.1, 0.9, 9)), n_steps=4000, seeds=4),
         "paper": dict(n_samples=200, n_features=1000, n_nonzero=20, lam_ratio=list(np.linspace(0.05, 0.95, 19)), n_steps=30000, seeds=10),
     },
