@@ -548,7 +548,7 @@ def _zscores(measured, predicted, n):
     source=_SRC_PROX,
     configs={
         "smoke": dict(n_features=200, lam=[0.25, 0.5, 1.0, 1.5, 2.0, 3.0], n_trials=10, mlp_steps=150, mlp_seeds=2),
-        "quick": dict(n_features=300, lam=[0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 2.5, 3.0], n_trials=30, mlp_steps=300, mlp_seeds=3),
+        "quick": dict(n_features=200, lam=[0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 2.5, 3.0], n_trials=30, mlp_steps=300, mlp_seeds=3),
         "paper": dict(n_features=2000, lam=list(np.linspace(0.1, 3.0, 15)), n_trials=200, mlp_steps=2000, mlp_seeds=10),
     },
 )
@@ -737,7 +737,6 @@ def _claim_factored_l2(config: Mapping, rt: Runtime) -> Evidence:
               reason="same support: coefficients above 1e-3·‖β‖∞ in one solution and not the other"),
     )
     fig, (ax0, ax1) = claim_figure("sparsity.factored-l2", "diagonal net u⊙v with weight decay vs lasso path", ncols=2)
-    lam_fine = np.linspace(0, 1, 100)
     for j in np.nonzero(np.abs(f0.beta_lasso).max(0) > 0)[0]:
         plot_theory(ax0, ratio, f0.beta_lasso[:, j], label="lasso (FISTA)" if j == 0 else None, lw=1.2)
         plot_measured(ax0, ratio, f0.beta_diag[:, j], None, label="u⊙v, weight decay" if j == 0 else None, ms=3.5)
@@ -746,7 +745,7 @@ def _claim_factored_l2(config: Mapping, rt: Runtime) -> Evidence:
     ax0.legend(fontsize=8)
     w = np.linspace(-2, 2, 201)
     plot_theory(ax1, w, th.factored_l2_penalty(w, 1.0, 2), label="min (λ/2)(u²+v²) = λ|w|  (L=2)")
-    plot_theory(ax1, w, th.factored_l2_penalty(w, 1.0, 3), label="L=3: (3λ/2)|w|^{2/3}", color="C1")
+    plot_theory(ax1, w, th.factored_l2_penalty(w, 1.0, 3), label="L=3: (3λ/2)|w|^(2/3)", color="C1")
     rng = np.random.default_rng(rt.seed)
     u, v = rng.normal(size=300), rng.normal(size=300)
     ax1.plot(u * v, 0.5 * (u**2 + v**2), ".", ms=2, color="C7", label="random (u, v): (u²+v²)/2")
@@ -755,7 +754,6 @@ def _claim_factored_l2(config: Mapping, rt: Runtime) -> Evidence:
     ax1.set_xlabel("w = u·v")
     ax1.set_ylabel("penalty / λ")
     ax1.legend(fontsize=7)
-    del lam_fine
     summary = (f"{config['seeds']} seeds × {len(ratio)} λ: max rel. coefficient error {err.max():.1e}, "
                f"support mismatches {int(mism.sum())}")
     return Evidence(rows, checks, fig, summary, dict(max_rel_error=float(err.max())))

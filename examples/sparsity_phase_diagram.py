@@ -14,10 +14,10 @@ from kernelcap.theory import sparsity as th
 
 
 def main(out_dir=".", quick=False):
-    d, trials = (40, 6) if quick else (200, 40)
-    deltas = np.linspace(0.1, 0.9, 5 if quick else 17)
-    rhos = np.linspace(0.04, 0.96, 10 if quick else 40)
-    pd = es.phase_diagram(d, deltas, rhos, n_trials=trials, n_iter=300 if quick else 1000, seed=0)
+    d, trials = (40, 6) if quick else (100, 20)
+    deltas = np.linspace(0.1, 0.9, 5 if quick else 9)
+    rhos = np.linspace(0.04, 0.96, 10 if quick else 24)
+    pd = es.phase_diagram(d, deltas, rhos, n_trials=trials, n_iter=300 if quick else 500, seed=0)
     rho50, err = pd.boundary()
     fig, ax = claim_figure("sparsity.phase-transition", f"basis pursuit, d = {d}, {trials} trials per cell")
     im = ax.pcolormesh(pd.undersampling, pd.sparsity_ratio.mean(0), pd.success.T, cmap="viridis",
