@@ -17,9 +17,10 @@ def main(out_dir=".", quick=False):
     fit = es.train_diagonal_network(30 if quick else 100, 40 if quick else 200, 4 if quick else 10, ratios,
                                     n_steps=800 if quick else 8000, seed=0)
     fig, ax = claim_figure("sparsity.factored-l2", "weight decay on u⊙v (points) = lasso path (lines)")
-    for j in np.nonzero(np.abs(fit.beta_lasso).max(0) > 0)[0]:
-        plot_theory(ax, ratios, fit.beta_lasso[:, j], label=None, lw=1.2, color=f"C{j % 10}")
-        plot_measured(ax, ratios, fit.beta_diag[:, j], None, label=None, color=f"C{j % 10}", ms=3.5)
+    lasso_path, diag = fit.beta_lasso[0], fit.beta_diag[0]  # (L, d)
+    for j in np.nonzero(np.abs(lasso_path).max(0) > 0)[0]:
+        plot_theory(ax, ratios, lasso_path[:, j], label=None, lw=1.2, color=f"C{j % 10}")
+        plot_measured(ax, ratios, diag[:, j], None, label=None, color=f"C{j % 10}", ms=3.5)
     ax.set_xlabel("λ / λ_max")
     ax.set_ylabel("coefficient βⱼ")
     out = Path(out_dir) / "sparsity_diagonal_net.png"
