@@ -1,0 +1,163 @@
+"""Grokking theory: weight-norm decay under decoupled weight decay, the grokking-time law, and the
+Fourier (trigonometric) solution of modular addition with its spectrum.
+
+All functions are pure NumPy, vectorised by broadcasting, float64.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from kernelcap.theory._validation import as_array, as_int, scalar_or_array
+
+__all__ = [
+    "weight_norm_decay",
+    "grokking_time",
+    "grokking_time_exponent",
+    "fourier_energy",
+    "top_k_energy_fraction",
+    "uniform_top_k_fraction",
+    "fourier_solution_embedding",
+    "fourier_solution_logits",
+]
+
+
+def weight_norm_decay(w0, lr, weight_decay, t):
+    """Weight norm after ``t`` steps of decoupled weight decay with a negligible data gradient.
+
+    ‖w_t‖ = ‖w_0‖·(1 − η·λ)^t ≈ ‖w_0‖·exp(−η·λ·t), with ‖w_0‖ the norm at the start of the decay
+    phase, η the learning rate, λ the decoupled (AdamW) weight decay and t the number of steps.
+    The exact product form is returned; it equals the exponential to O(t·(ηλ)²).
+
+    Valid while the loss gradient is negligible next to the decay (after memorisation, before the
+    generalising circuit takes over) and for 0 ≤ η·λ < 1.
+
+    Args: w0 (≥ 0), lr (> 0), weight_decay (≥ 0), t (≥ 0): scalars or broadcastable arrays.
+    Returns: float or array of the broadcast shape.
+
+    Loshchilov & Hutter (2019), decoupled weight decay; Nanda et al. (2023), Sec. 5; Liu et al. (2023),
+    "Omnigrok".
+    """
+    w0_ = as_array(w0, "w0", ge=0)
+    lr_ = as_array(lr, "lr", gt=0)
+    wd_ = as_array(weight_decay, "weight_decay", ge=0)
+    t_ = as_array(t, "t", ge=0)
+    if np.any(lr_ * wd_ >= 1):
+        raise ValueError("lr·weight_decay must be < 1 for the decay to shrink the weights")
+    return scalar_or_array(w0_ * np.exp(t_ * np.log1p(-lr_ * wd_)), w0, lr, weight_decay, t)
+
+
+def grokking_time(norm_memorizing, norm_generalizing, lr, weight_decay):
+    """Steps of weight decay needed to shrink the memorising solution to the generalising one's norm.
+
+    t_grok = ln(‖w_mem‖/‖w_gen‖) / (η·λ), from ‖w_mem‖·e^(−ηλt) = ‖w_gen‖, with ‖w_mem‖ the weight norm
+    at memorisation, ‖w_gen‖ the (smaller) norm of the generalising solution, η the learning rate and
+    λ the decoupled weight decay. Hence t_grok ∝ 1/(ηλ) at fixed norms.
+
+    Valid when the decay phase dominates the delay (‖w_mem‖ > ‖w_gen‖, data gradient negligible).
+
+    Args: norm_memorizing > 0, norm_generalizing > 0, lr > 0, weight_decay > 0, broadcastable.
+    Returns: float or array; negative values mean the memorising norm is already below ‖w_gen‖.
+
+    Nanda et al. (2023); Liu, Michaud & Tegmark (2023) "Omnigrok"; Varma et al. (2023).
+    """
+    wm = as_array(norm_memorizing, "norm_memorizing", gt=0)
+    wg = as_array(norm_generalizing, "norm_generalizing", gt=0)
+    lr_ = as_array(lr, "lr", gt=0)
+    wd_ = as_array(weight_decay, "weight_decay", gt=0)
+    return scalar_or_array(np.log(wm / wg) / (lr_ * wd_), norm_memorizing, norm_generalizing, lr, weight_decay)
+
+
+def grokking_time_exponent() -> float:
+    """Exponent b in t_grok ∝ λ^b predicted by :func:`grokking_time`: d ln t_grok / d ln λ (= −1).
+
+    Computed by differentiating the law numerically rather than typed in.
+    """
+    lam = np.array([0.5, 2.0])
+    t = grokking_time(np.e, 1.0, 1e-3, lam)
+    return float(np.diff(np.log(t))[0] / np.diff(np.log(lam))[0])
+
+
+def fourier_energy(embedding) -> np.ndarray:
+    """Energy of a token embedding per Fourier frequency of the residue axis.
+
+    For W_E ∈ ℝ^{p×d} (row a embeds residue a), Ŵ_k = Σ_a W_E[a]·e^(−2πika/p); the energy at frequency
+    k ∈ {1, …, ⌊(p−1)/2⌋} is e_k = ‖Ŵ_k‖² + ‖Ŵ_{p−k}‖² (cos and sin parts together). The constant
+    (k = 0) component carries no information about the residue and is excluded.
+
+    Args: embedding, shape (..., p, d) with p ≥ 3.
+    Returns: array of shape (..., ⌊(p−1)/2⌋).
+
+    Nanda et al. (2023), Fig. 3 (Fourier norms of W_E).
+    """
+    w = as_array(embedding, "embedding")
+    if w.ndim < 2 or w.shape[-2] < 3:
+        raise ValueError("embedding must have shape (..., p, d) with p ≥ 3")
+    p = w.shape[-2]
+    f = np.fft.fft(w, axis=-2)
+    power = (np.abs(f) ** 2).sum(-1)
+    k = np.arange(1, (p - 1) // 2 + 1)
+    return power[..., k] + power[..., p - k]
+
+
+def top_k_energy_fraction(energy, k) -> np.ndarray:
+    """Fraction of the total energy in the ``k`` largest entries of the last axis.
+
+    Args: energy, shape (..., M), non-negative; k integer 1 ≤ k ≤ M.
+    Returns: float or array of shape (...).
+    """
+    e = as_array(energy, "energy", ge=0)
+    k = as_int(k, "k", ge=1)
+    if k > e.shape[-1]:
+        raise ValueError(f"k={k} exceeds the number of frequencies {e.shape[-1]}")
+    top = -np.sort(-e, axis=-1)[..., :k].sum(-1)
+    total = e.sum(-1)
+    out = np.divide(top, total, out=np.full_like(total, np.nan), where=total > 0)
+    return out if out.ndim else float(out)
+
+
+def uniform_top_k_fraction(p, k):
+    """Top-k energy fraction of a flat spectrum over the ⌊(p−1)/2⌋ non-zero frequencies: k/⌊(p−1)/2⌋.
+
+    The large-d limit for an isotropic random (e.g. freshly initialised) embedding.
+    Args: p odd modulus ≥ 3, k ≥ 1. Returns float or array.
+    """
+    p_ = as_array(p, "p", integer=True, ge=3)
+    k_ = as_array(k, "k", integer=True, ge=1)
+    m = np.floor((p_ - 1) / 2)
+    if np.any(k_ > m):
+        raise ValueError("k exceeds the number of non-zero frequencies ⌊(p−1)/2⌋")
+    return scalar_or_array(k_ / m, p, k)
+
+
+def fourier_solution_embedding(p, frequencies) -> np.ndarray:
+    """Embedding of the trigonometric (“clock”) solution of a + b mod p.
+
+    W_E[a] = (cos(ω_1 a), sin(ω_1 a), …, cos(ω_K a), sin(ω_K a)), ω_j = 2π k_j/p, for the K key
+    frequencies k_j. With it, logits(a, b, c) = Σ_j cos(ω_j(a + b − c)) (see
+    :func:`fourier_solution_logits`) are maximal exactly at c = (a + b) mod p, and all of W_E's
+    energy sits on the K key frequencies (top-K energy fraction = 1).
+
+    Args: p integer ≥ 3; frequencies, ints in 1..⌊(p−1)/2⌋, shape (K,).
+    Returns: array (p, 2K).
+
+    Nanda et al. (2023), Sec. 4; Gromov (2023), "Grokking modular arithmetic" (analytic solution).
+    """
+    p = as_int(p, "p", ge=3)
+    k = as_array(frequencies, "frequencies", integer=True, ge=1, le=(p - 1) // 2).ravel()
+    w = 2 * np.pi * np.outer(np.arange(p), k) / p
+    return np.stack([np.cos(w), np.sin(w)], axis=-1).reshape(p, -1)
+
+
+def fourier_solution_logits(p, frequencies) -> np.ndarray:
+    """Logits of the trigonometric solution: L[a, b, c] = Σ_j cos(2π k_j (a + b − c)/p).
+
+    Uses cos(ω(a+b−c)) = cos(ω(a+b))cos(ωc) + sin(ω(a+b))sin(ωc), i.e. a product of embedding features;
+    argmax_c L[a, b, c] = (a + b) mod p for any non-empty set of distinct key frequencies (p prime).
+
+    Args: p integer ≥ 3; frequencies, shape (K,). Returns: array (p, p, p).
+    """
+    p = as_int(p, "p", ge=3)
+    k = as_array(frequencies, "frequencies", integer=True, ge=1, le=(p - 1) // 2).ravel()
+    r = np.arange(p)
+    diff = r[:, None, None] + r[None, :, None] - r[None, None, :]
+    return np.cos(2 * np.pi * diff[..., None] * k / p).sum(-1)
