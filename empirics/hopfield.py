@@ -619,12 +619,9 @@ def ags_overlap_claim(config: Mapping, rt: Runtime) -> Evidence:
     grid = np.linspace(0, 0.3, 400)
     plot_theory(axes[0], grid, theory.ags_overlap(grid), label="AGS m(α), N→∞")
     for k, n in enumerate(sizes):
-        sub = [r for r in rows if r["n_neurons"] == n]
-        mean_all = results[n].overlap.mean(1)
-        plot_measured(axes[0], results[n].alpha, mean_all,
+        plot_measured(axes[0], results[n].alpha, results[n].overlap.mean(1),
                       results[n].overlap.std(1) / math.sqrt(results[n].overlap.shape[1]),
                       label=f"N={n} (all trials)", color=f"C{k + 3}", ms=3)
-        del sub
     axes[0].axvline(alpha_c, color="0.5", ls=":", lw=1)
     axes[0].set(xlabel="load α = P/N", ylabel="final overlap m")
     axes[0].legend(fontsize=7)

@@ -72,7 +72,7 @@ def main(out_dir: str | Path = ".", quick: bool = False, seed: int = 0) -> Path:
     ax[1].axvline(theory.ags_critical_load(), color="0.5", ls=":", lw=1)
     ax[1].set(xlabel="load α = P/N", ylabel="final overlap m", title="(b) retrieval (AGS)")
 
-    nn = np.geomspace(40, 2000, 100)
+    nn = np.geomspace(50, 2000, 100)
     plot_theory(ax[2], nn, theory.pseudo_inverse_capacity(nn), label="pseudo-inverse N", color="C2")
     plot_theory(ax[2], nn, theory.storkey_capacity(nn), label="Storkey N/√(2 ln N)", color="C4")
     plot_theory(ax[2], nn, theory.ags_critical_load() * nn, label="AGS 0.138 N", color="C1", ls="--")
