@@ -641,7 +641,8 @@ def _claim_phase_transition(config: Mapping, rt: Runtime) -> Evidence:
               reason="the k/n grid spans both sides of the curve for every n/d"),
     )
     fig, (ax0, ax1) = claim_figure("sparsity.phase-transition", f"basis pursuit, d = {d}, {pd.n_trials} trials/point", ncols=2)
-    im = ax0.pcolormesh(delta, pd.sparsity_ratio.mean(0), pd.success.T, cmap="Greys_r", shading="nearest", vmin=0, vmax=1)
+    im = ax0.scatter(np.broadcast_to(delta[:, None], pd.success.shape), pd.sparsity_ratio, c=pd.success,
+                     cmap="viridis", marker="s", s=30, vmin=0, vmax=1, zorder=1)
     fig.colorbar(im, ax=ax0, label="P(success)")
     dl = np.linspace(0.01, 1, 200)
     for ax in (ax0, ax1):
