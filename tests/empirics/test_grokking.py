@@ -1,0 +1,48 @@
+import numpy as np
+import pytest
+import torch
+
+from kernelcap.empirics import grokking as g
+
+
+@pytest.mark.parametrize("p,frac,seed", [(7, 0.5, 0), (23, 0.8, 3), (31, 0.3, 1)])
+def test_modular_addition_labels_split_and_seed(p, frac, seed):
+    d = g.modular_addition(p, frac, seed=seed, device="cpu")
+    assert d.a.numel() == p * (p + 1) // 2 and bool((d.a <= d.b).all())
+    assert torch.equal(d.labels, (d.a + d.b) % p)
+    tr, te = set(d.train.tolist()), set(d.test.tolist())
+    assert not tr & te and len(tr | te) == d.a.numel()
+    assert len(tr) == round(frac * d.a.numel())
+    again = g.modular_addition(p, frac, seed=seed, device="cpu")
+    assert torch.equal(again.train, d.train)
+    assert not torch.equal(g.modular_addition(p, frac, seed=seed + 1, device="cpu").train, d.train)
+
+
+def test_training_is_reproducible_and_batched_members_are_independent():
+    kw = dict(p=11, train_fraction=0.6, embed=16, hidden=32, n_steps=60, device="cpu", seed=5)
+    a = g.train_grokking(weight_decay=(0.0, 1.0), **kw)
+    g._train_cached.cache_clear()
+    b = g.train_grokking(weight_decay=(0.0, 1.0), **kw)
+    assert np.array_equal(a.test_acc, b.test_acc) and np.array_equal(a.weight_norm, b.weight_norm)
+    assert a.train_acc.shape == (2, a.steps.size) and a.fourier_energy.shape == (2, a.steps.size, 5)
+    assert a.weight_norm[1, -1] < a.weight_norm[0, -1]  # decay shrinks the decayed member only
+
+
+def test_first_step_reaching():
+    steps = np.array([1, 10, 100])
+    assert np.array_equal(g.first_step_reaching(steps, [[0.1, 1.0, 1.0], [0, 0, 0.5]], 1.0), [10.0, np.nan], equal_nan=True)
+
+
+@pytest.mark.parametrize("kw", [dict(p=2), dict(train_fraction=1.0), dict(weight_decay=(-1.0,)), dict(lr=0.0),
+                                dict(embed=0), dict(n_steps=1.5)])
+def test_bad_input(kw):
+    base = dict(p=11, train_fraction=0.5, n_steps=5, device="cpu")
+    with pytest.raises(ValueError):
+        g.train_grokking(**{**base, **kw})
+
+
+@pytest.mark.parametrize("cid", ["grokking.delay", "grokking.needs-decay", "grokking.fourier"])
+def test_claims_pass_at_smoke(cid):
+    from kernelcap.claims import get_claim
+    from kernelcap.runtime import Runtime
+    assert get_claim(cid).run("smoke", Runtime(scale="smoke", seed=0)).passed

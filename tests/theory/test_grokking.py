@@ -1,0 +1,63 @@
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from kernelcap.theory import grokking as th
+
+
+@given(st.floats(0.1, 100), st.floats(1e-4, 1e-2), st.floats(0, 10), st.integers(0, 10_000))
+@settings(max_examples=50, deadline=None)
+def test_norm_decay_matches_exponential_and_is_monotone(w0, lr, wd, t):
+    w = th.weight_norm_decay(w0, lr, wd, t)
+    assert w <= w0 + 1e-12
+    assert w == pytest.approx(w0 * np.exp(-lr * wd * t), rel=t * (lr * wd) ** 2 + 1e-9)
+
+
+def test_grokking_time_inverts_decay_and_scales_as_inverse_lambda():
+    t = th.grokking_time(30.0, 10.0, 1e-3, np.array([0.5, 1.0, 2.0]))
+    assert t.shape == (3,)
+    assert t * np.array([0.5, 1.0, 2.0]) == pytest.approx(np.full(3, np.log(3) / 1e-3))
+    assert th.weight_norm_decay(30.0, 1e-3, 1.0, t[1]) == pytest.approx(10.0, rel=1e-3)
+    assert th.grokking_time_exponent() == pytest.approx(-1.0)
+    assert isinstance(th.grokking_time(2.0, 1.0, 1e-3, 1.0), float)
+
+
+@pytest.mark.parametrize("p", [7, 23, 31, 113])
+def test_fourier_solution_is_correct_and_sparse(p):
+    freqs = np.array([1, 3, (p - 1) // 2])
+    logits = th.fourier_solution_logits(p, freqs)
+    r = np.arange(p)
+    assert np.array_equal(logits.argmax(-1), (r[:, None] + r[None, :]) % p)
+    e = th.fourier_energy(th.fourier_solution_embedding(p, freqs))
+    assert set(np.flatnonzero(e > 1e-9) + 1) == set(freqs.tolist())
+    assert th.top_k_energy_fraction(e, len(set(freqs.tolist()))) == pytest.approx(1.0)
+
+
+def test_random_embedding_is_near_flat():
+    rng = np.random.default_rng(0)
+    e = th.fourier_energy(rng.standard_normal((31, 4000)))
+    assert th.top_k_energy_fraction(e, 3) == pytest.approx(th.uniform_top_k_fraction(31, 3), abs=0.02)
+    assert e.shape == (15,)
+
+
+def test_fourier_energy_parseval():
+    w = np.random.default_rng(1).standard_normal((2, 11, 5))
+    w -= w.mean(-2, keepdims=True)
+    assert th.fourier_energy(w).sum(-1) == pytest.approx(11 * (w ** 2).sum((-2, -1)))
+
+
+@pytest.mark.parametrize("call", [
+    lambda: th.weight_norm_decay(-1, 1e-3, 1, 10),
+    lambda: th.weight_norm_decay(1, 0, 1, 10),
+    lambda: th.weight_norm_decay(1, 1, 1, 10),
+    lambda: th.grokking_time(np.nan, 1, 1e-3, 1),
+    lambda: th.grokking_time(1, 1, 1e-3, 0),
+    lambda: th.fourier_solution_embedding(31, [16]),
+    lambda: th.fourier_solution_embedding(2, [1]),
+    lambda: th.top_k_energy_fraction([1.0, 2.0], 3),
+    lambda: th.uniform_top_k_fraction(31, 0),
+    lambda: th.fourier_energy(np.ones(5)),
+])
+def test_bad_input_raises(call):
+    with pytest.raises(ValueError):
+        call()
