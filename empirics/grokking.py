@@ -75,6 +75,7 @@ class GrokkingRun:
     weight_norm: np.ndarray
     fourier_energy: np.ndarray
     wall_s: float
+    weights: tuple = ()  # (W_E, W_in, W_out) snapshots, each (B, S, ...) float32, for kernel measures
 
     def members(self, weight_decay: float) -> np.ndarray:
         return np.flatnonzero(np.isclose(self.weight_decay, weight_decay))
@@ -179,7 +180,7 @@ def _train_body(p, train_fraction, embed, hidden, lr, wd, n_seeds, n_steps, init
         return loss, (out.argmax(-1) == y).float().mean(-1)
 
     grid = _step_grid(n_steps, n_log, every)
-    log = {k: [] for k in ("train_loss", "train_acc", "test_loss", "test_acc", "norm", "emb")}
+    log = {k: [] for k in ("train_loss", "train_acc", "test_loss", "test_acc", "norm", "emb", "w_in", "w_out")}
     t0 = time.perf_counter()
     k = 0
     for t in progress(range(1, n_steps + 1), total=n_steps, desc="grokking", enabled=show):
@@ -194,13 +195,46 @@ def _train_body(p, train_fraction, embed, hidden, lr, wd, n_seeds, n_steps, init
                     log[f"{split}_loss"].append(l)
                     log[f"{split}_acc"].append(a)
                 log["norm"].append(sum(w.square().sum((1, 2)) for w in params).sqrt())
-                log["emb"].append(params[0].detach().clone())
+                for key, w in zip(("emb", "w_in", "w_out"), params):
+                    log[key].append(w.detach().clone())
     wall = time.perf_counter() - t0
     stack = {key: torch.stack(val, 1).cpu().double().numpy() for key, val in log.items()}
     return GrokkingRun(p=p, lr=lr, steps=grid, weight_decay=lam_np, seed=np.tile(np.arange(n_seeds), len(wd)),
                        train_acc=stack["train_acc"], test_acc=stack["test_acc"], train_loss=stack["train_loss"],
                        test_loss=stack["test_loss"], weight_norm=stack["norm"],
-                       fourier_energy=th.fourier_energy(stack["emb"]), wall_s=wall)
+                       fourier_energy=th.fourier_energy(stack["emb"]), wall_s=wall,
+                       weights=tuple(torch.stack(log[k], 1).cpu().numpy() for k in ("emb", "w_in", "w_out")))
+
+
+class ModularMLP(torch.nn.Module):
+    """One member of the batched MLP as a module: x (N, 2) residues (any dtype) -> logits (N, p)."""
+
+    def __init__(self, emb, w_in, w_out):
+        super().__init__()
+        self.emb, self.w_in, self.w_out = (torch.nn.Parameter(torch.as_tensor(w).double()) for w in (emb, w_in, w_out))
+
+    def forward(self, x):
+        idx = x.long()
+        return torch.relu((self.emb[idx[:, 0]] + self.emb[idx[:, 1]]) @ self.w_in) @ self.w_out
+
+
+def ntk_drift_from_init(run: GrokkingRun, member: int, n_points: int = 48, max_snapshots: int = 16,
+                        seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Relative change ‖Θ_t − Θ_0‖_F/‖Θ_0‖_F of the empirical NTK (traced over the p logits) of one member.
+
+    Θ is evaluated on ``n_points`` random residue pairs at up to ``max_snapshots`` log-spaced logged steps.
+    Returns (steps (S',), drift (S',)). Uses :func:`kernelcap.empirics.kernels.kernel_drift`.
+    """
+    from kernelcap.empirics.kernels import kernel_drift
+
+    if not run.weights:
+        raise ValueError("run has no weight snapshots")
+    g = np.random.default_rng(seed)
+    x = torch.as_tensor(g.integers(0, run.p, size=(n_points, 2)), dtype=torch.float64)
+    pick = np.unique(np.geomspace(1, run.steps.size, max_snapshots).round().astype(int) - 1)
+    model0 = ModularMLP(*(w[member, 0] for w in run.weights))
+    drift = [kernel_drift(model0, ModularMLP(*(w[member, s] for w in run.weights)), x).relative_change for s in pick]
+    return run.steps[pick], np.asarray(drift)
 
 
 # ---------------------------------------------------------------------------------------------- claims
