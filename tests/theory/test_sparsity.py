@@ -29,7 +29,7 @@ def test_prox_maps_are_non_expansive(x, y, lam):
     assert abs(th.ridge_shrink(x, lam) - th.ridge_shrink(y, lam)) <= abs(x - y) + 1e-12
 
 
-@given(finite.filter(lambda v: v != 0), lams)
+@given(finite.filter(lambda v: abs(v) > 1e-300), lams)  # subnormals underflow to 0 when divided
 def test_ridge_never_gives_zero(x, lam):
     r = th.ridge_shrink(x, lam)
     assert r != 0 and np.sign(r) == np.sign(x) and abs(r) <= abs(x)
