@@ -20,9 +20,9 @@ ELEMENTWISE = (
 
 
 class NTKLinear(nn.Module):
-    r"""Dense layer in NTK parameterization: z = (σ_w·scale/√d_in) W x + σ_b b, with W, b ~ N(0, 1).
+    r"""Dense layer in NTK parameterization: z = scale·((σ_w/√d_in) W x + σ_b b), with W, b ~ N(0, 1).
 
-    ``scale`` multiplies the weight factor (``scale=1/√d_in`` on the readout gives mean-field
+    ``scale`` multiplies the whole layer (``scale=1/√d_in`` on the readout gives mean-field
     scaling σ_w/d_in). Matches neural-tangents' ``stax.Dense(W_std=σ_w, b_std=σ_b, parameterization="ntk")``.
     """
 
@@ -32,7 +32,7 @@ class NTKLinear(nn.Module):
         self.weight = nn.Parameter(torch.randn(d_out, d_in, generator=generator, dtype=dtype, device=device))
         self.bias = nn.Parameter(torch.randn(d_out, generator=generator, dtype=dtype, device=device)) if b_std > 0 else None
         self.w_factor = w_std * scale / math.sqrt(d_in)
-        self.b_factor = b_std
+        self.b_factor = b_std * scale
 
     def forward(self, x):
         z = self.w_factor * (x @ self.weight.T)

@@ -173,6 +173,9 @@ def kernel_drift(model_a: nn.Module, model_b: nn.Module, x, y=None, *, method: s
     """
     ka = empirical_ntk(model_a, x, method=method, chunk_size=chunk_size).double().cpu()
     kb = empirical_ntk(model_b, x, method=method, chunk_size=chunk_size).double().cpu()
+    for name, k in (("model_a", ka), ("model_b", kb)):
+        if not torch.isfinite(k).all():
+            raise ValueError(f"{name}'s NTK is not finite (did its training diverge?)")
     if ka.shape != kb.shape:
         raise ValueError(f"model_a and model_b give kernels of different shapes {ka.shape} and {kb.shape}")
     na, nb = torch.linalg.norm(ka), torch.linalg.norm(kb)
@@ -455,9 +458,9 @@ def _drift(width, config, seed, mean_field):
               "mean-field scaling (rich).",
     source="Lee et al. (2019); Dyer & Gur-Ari (2019); Chizat, Oyallon & Bach (2019); Fort et al. (2020)",
     configs={
-        "smoke": {"widths": [128, 512, 2048], "seeds": 2, "n": 16, "d": 4, "depth": 1, "lr": 0.5, "mf_lr": 0.1, "steps": 50},
-        "quick": {"widths": [128, 256, 512, 1024, 2048, 4096], "seeds": 4, "n": 32, "d": 6, "depth": 1, "lr": 0.5, "mf_lr": 0.1, "steps": 200},
-        "paper": {"widths": [256, 512, 1024, 2048, 4096, 8192], "seeds": 16, "n": 256, "d": 16, "depth": 1, "lr": 0.5, "mf_lr": 0.1, "steps": 2000},
+        "smoke": {"widths": [128, 512, 2048], "seeds": 2, "n": 16, "d": 4, "depth": 1, "lr": 0.5, "mf_lr": 0.05, "steps": 50},
+        "quick": {"widths": [128, 256, 512, 1024, 2048, 4096], "seeds": 4, "n": 32, "d": 6, "depth": 1, "lr": 0.5, "mf_lr": 0.05, "steps": 200},
+        "paper": {"widths": [256, 512, 1024, 2048, 4096, 8192], "seeds": 16, "n": 256, "d": 16, "depth": 1, "lr": 0.5, "mf_lr": 0.05, "steps": 2000},
     },
 )
 def lazy_rich(config, rt):
@@ -484,8 +487,8 @@ def lazy_rich(config, rt):
         rows=rows,
         checks=(*_bracket_checks(slope, se, config["seeds"]),
                 Check("mean-field / NTK drift at widest", ratio, 0.125 * widths[-1] ** 0.5, ">=",
-                      "the ratio grows at least like √n (NTK drift O(n^-1/2) or faster); √n/8 leaves a 2x margin under the "
-                      "0.25-0.35·√n constant seen over seeds 0-3")),
+                      "mean-field drift is O(1) and NTK drift O(n^-1/2) or smaller, so the ratio grows at least like √n; "
+                      "√n/8 allows an O(1) constant")),
         figure=fig,
         summary=f"NTK-param kernel drift {mean[0]:.3g} at n={int(widths[0])} → {mean[-1]:.3g} at n={int(widths[-1])} "
                 f"(slope {slope:.3f} ± {se:.3f}, theory in [−1, −1/2]); mean-field drift {mf:.3g} ({ratio:.1f}×)",
