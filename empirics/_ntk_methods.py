@@ -1,8 +1,9 @@
 """Empirical NTK of a torch module: structured (per-layer Gram products) and torch.func methods.
 
 Vector-output convention: with ``outputs="trace"`` (default) the kernel is
-Θ(x1, x2) = Σ_o Σ_params ∂f_o(x1)/∂w · ∂f_o(x2)/∂w, shape (N1, N2) — what neural-tangents returns
-with ``trace_axes=(-1,)``; for a scalar-output model this is its plain NTK. ``outputs="full"`` returns
+Θ(x1, x2) = Σ_o Σ_params ∂f_o(x1)/∂w · ∂f_o(x2)/∂w, shape (N1, N2) — O times what neural-tangents
+returns with ``trace_axes=(-1,)`` (it averages over outputs; tested); for a scalar-output model this
+is its plain NTK, equal to neural-tangents'. ``outputs="full"`` returns
 Θ_{o o'}(x1, x2) with shape (N1, N2, O, O) (neural-tangents' ``trace_axes=()``).
 """
 

@@ -97,7 +97,8 @@ def empirical_ntk(model: nn.Module, x1, x2=None, *, method: str = "auto", chunk_
         x1: (N1, ...) inputs. x2: (N2, ...) inputs, or None for x1 (the kernel is then symmetric).
         chunk_size: rows of x1 and x2 per block (None: whole); memory is O(chunk·width) for
             structured and O(chunk·params) for the torch.func methods.
-        outputs: ``"trace"`` → (N1, N2) summed over outputs (neural-tangents' ``trace_axes=(-1,)``);
+        outputs: ``"trace"`` → (N1, N2) summed over outputs (O × neural-tangents' ``trace_axes=(-1,)``,
+            which averages);
             ``"full"`` → (N1, N2, O, O).
 
     Returns:

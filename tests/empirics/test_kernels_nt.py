@@ -46,6 +46,7 @@ def test_empirical_ntk_matches_nt_on_same_weights():
     for impl in (nt.NtkImplementation.JACOBIAN_CONTRACTION, nt.NtkImplementation.NTK_VECTOR_PRODUCTS):
         k_nt = nt.empirical_ntk_fn(apply_fn, trace_axes=(-1,), implementation=impl)(x, None, params)
         k = empirical_ntk(m, torch.as_tensor(x)).numpy()
-        assert np.allclose(k, np.asarray(k_nt), rtol=1e-8, atol=1e-10)
+        # neural-tangents' trace_axes=(-1,) averages over the O outputs; ours sums (Σ_o J_o J_oᵀ)
+        assert np.allclose(k / 3, np.asarray(k_nt), rtol=1e-8, atol=1e-10)
         k_full = nt.empirical_ntk_fn(apply_fn, trace_axes=(), implementation=impl)(x, None, params)
         assert np.allclose(empirical_ntk(m, torch.as_tensor(x), outputs="full").numpy(), np.asarray(k_full), atol=1e-10)
