@@ -1,0 +1,25 @@
+"""Figure: lazy vs rich kernel drift (claim `kernels.lazy-rich`).
+
+Run: `python examples/kernels_lazy_rich.py [out_dir]` (quick=False runs the claim's `quick` scale).
+"""
+
+import sys
+from pathlib import Path
+
+from kernelcap.claims import get_claim
+from kernelcap.plotting import save_figure
+from kernelcap.runtime import Runtime
+
+
+def main(out_dir=".", quick: bool = False) -> Path:
+    scale = "smoke" if quick else "quick"
+    ev = get_claim("kernels.lazy-rich").run(scale, Runtime(scale=scale, seed=0))
+    out = Path(out_dir) / "kernels_lazy_rich.png"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    save_figure(ev.figure, out)
+    print(ev.summary)
+    return out
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else ".")
