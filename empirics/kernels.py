@@ -235,6 +235,9 @@ def _slope_figure(cid, subtitle, x, theory, measured, spread, xlabel, ylabel):
     plot_measured(ax, x, measured, spread)
     ax.set_xscale("log")
     ax.set_yscale("log")
+    from matplotlib.ticker import NullFormatter
+
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.legend(fontsize=8)
