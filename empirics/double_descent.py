@@ -9,7 +9,6 @@ trained at once as one block-structured network (see :func:`mlp_width_sweep`).
 from __future__ import annotations
 
 import math
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
@@ -19,7 +18,7 @@ import torch
 from kernelcap.claims import Check, Evidence, claim
 from kernelcap.plotting import claim_figure, plot_measured, plot_theory
 from kernelcap.progress import progress as _progress
-from kernelcap.runtime import Runtime, make_generator, resolve_device
+from kernelcap.runtime import Runtime, make_generator, resolve_device, single_cpu_thread
 from kernelcap.theory import double_descent as theory
 from kernelcap.theory._validation import as_array, as_int
 
@@ -80,19 +79,6 @@ class WidthSweep:
         """z of log(risk_i / risk_j) over trials (paired: same data sets; logs tame the spikes)."""
         diff = np.log(self.test_by_trial[:, i]) - np.log(self.test_by_trial[:, j])
         return float(diff.mean() / (diff.std(ddof=1) / math.sqrt(len(diff))))
-
-
-@contextmanager
-def _single_thread_on_cpu(device: torch.device):
-    """One intra-op thread while training on CPU: the per-step ops are small, and extra threads
-    only add synchronisation (several-fold slower on a busy 2-core machine)."""
-    before = torch.get_num_threads()
-    if device.type == "cpu":
-        torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _sizes(sizes, name: str) -> np.ndarray:
@@ -374,7 +360,7 @@ def mlp_width_sweep(
     def forward(inputs):  # (T, m, d) -> (T, m, G)
         return (torch.relu(torch.baddbmm(b1, inputs, w1)) * w2) @ segment + b2
 
-    with _single_thread_on_cpu(dev):
+    with single_cpu_thread(dev):
         opt = torch.optim.Adam([w1, b1, w2, b2], lr=lr)
         logged, history = [], []
         for step in _progress(range(1, steps + 1), total=steps, desc="MLP widths", enabled=show_progress):

@@ -13,7 +13,6 @@ polynomial memories (:func:`dense_one_step_errors`), modern softmax memories
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from scipy import optimize, stats
 from kernelcap.claims import Check, Evidence, claim
 from kernelcap.plotting import claim_figure, plot_measured, plot_theory
 from kernelcap.progress import progress
-from kernelcap.runtime import Runtime, make_generator, resolve_device
+from kernelcap.runtime import Runtime, make_generator, resolve_device, single_cpu_thread
 from kernelcap.theory import hopfield as theory
 from kernelcap.theory._validation import as_int
 
@@ -34,20 +33,6 @@ RULES = ("hebbian", "pseudo_inverse", "storkey")
 
 
 # ----------------------------------------------------------------------------- patterns and rules
-
-
-@contextlib.contextmanager
-def _one_cpu_thread(device: torch.device):
-    """Loops of tiny tensor ops run several times faster on one CPU thread (no sync overhead)."""
-    if device.type != "cpu":
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _sizes(values: Sequence[int], name: str, ge: int = 1) -> list[int]:
@@ -249,7 +234,7 @@ def async_retrieval(
     n_real = torch.tensor(p, dtype=xi.dtype, device=xi.device).repeat_interleave(T)
     s = xi_t[:, :, 0].clone()
     overlaps = (xi_t * s[..., None]).sum(1)  # m_μ·N = ξ^μ·s, (B, Pm)
-    with _one_cpu_thread(xi.device):
+    with single_cpu_thread(xi.device):
         sweeps, done = _async_sweeps(xi_t, s, overlaps, n_real, sweeps_max, gen, show_progress)
     xi = xi.reshape(L * T, -1, n)
     m = (s * xi[:, 0, :]).sum(-1) / n
@@ -466,7 +451,7 @@ def separable_fraction(
     real = torch.arange(max(p), device=dev)[None, None, :] < torch.tensor(p, device=dev)[:, None, None]
     z = (y * real)[..., None] * x  # rows y_p x_p, zero for padding
     w = torch.zeros(len(p), t, n, dtype=x.dtype, device=dev)
-    with _one_cpu_thread(dev):
+    with single_cpu_thread(dev):
         for _ in range(1000):
             margins = (z @ w[..., None])[..., 0]
             bad = ((margins <= 0) & real).to(x.dtype)

@@ -165,3 +165,14 @@ def _fmt(x: Any) -> str:
         return f"{float(x):.4g}"
     except (TypeError, ValueError):
         return str(x)
+
+
+def save_claim_figure(claim_id: str, path: Path | str, *, scale: str = "quick", seed: int = 0,
+                      device: str = "auto") -> Evidence:
+    """Run one claim and write its figure to ``path`` (what the claim-figure examples do)."""
+    from kernelcap.claims import get_claim
+    from kernelcap.store import atomic_save_figure
+
+    ev = get_claim(claim_id).run(scale, Runtime(device=device, seed=seed, scale=scale))
+    atomic_save_figure(ev.figure, path)
+    return ev
