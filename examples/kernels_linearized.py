@@ -6,17 +6,12 @@ Run: `python examples/kernels_linearized.py [out_dir]` (quick=False runs the cla
 import sys
 from pathlib import Path
 
-from kernelcap.claims import get_claim
-from kernelcap.plotting import save_figure
-from kernelcap.runtime import Runtime
+from kernelcap.runner import save_claim_figure
 
 
 def main(out_dir=".", quick: bool = False) -> Path:
-    scale = "smoke" if quick else "quick"
-    ev = get_claim("kernels.linearized").run(scale, Runtime(scale=scale, seed=0))
     out = Path(out_dir) / "kernels_linearized.png"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    save_figure(ev.figure, out)
+    ev = save_claim_figure("kernels.linearized", out, scale="smoke" if quick else "quick")
     print(ev.summary)
     return out
 
