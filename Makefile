@@ -9,7 +9,7 @@ DEVICE ?= auto
 SCALE  ?= quick
 OUT    ?= report
 
-.PHONY: demo test venv clean bench
+.PHONY: demo test test-jax venv clean bench
 
 $(VENV)/.stamp-base: pyproject.toml requirements/constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -29,8 +29,18 @@ demo: $(VENV)/.stamp-base
 test: $(VENV)/.stamp-test
 	$(PY) -m pytest -q
 
+# Optional: neural-tangents cross-checks in their own venv (jax==0.4.35 + tensorflow-cpu, ~2.5 min).
+.venv-jax/.stamp: pyproject.toml requirements/constraints.txt
+	$(PYTHON) -m venv .venv-jax
+	.venv-jax/bin/python -m pip install --quiet --disable-pip-version-check \
+	    -c requirements/constraints.txt -e '.[test,jax]'
+	touch $@
+
+test-jax: .venv-jax/.stamp
+	.venv-jax/bin/python -m pytest -q tests/empirics/test_kernels_nt.py tests/theory/test_kernels.py
+
 bench: $(VENV)/.stamp-base
 	$(PY) benchmarks/ntk.py --quick
 
 clean:
-	rm -rf $(VENV) report runs .pytest_cache .hypothesis
+	rm -rf $(VENV) .venv-jax report runs .pytest_cache .hypothesis
