@@ -135,6 +135,18 @@ def _as_targets(y, name, n):
     return y
 
 
+def _train_test_kernels(k_train, k_test_train, train_name, test_name):
+    """Check a square train kernel (n, n) and a test-train kernel (m, n); return both and n."""
+    k = _as_kernel(k_train, train_name)
+    n = k.shape[0]
+    if k.shape != (n, n):
+        raise ValueError(f"{train_name} must be square, got {k.shape}")
+    kt = _as_kernel(k_test_train, test_name)
+    if kt.shape[1] != n:
+        raise ValueError(f"{test_name} must have {n} columns, got shape {kt.shape}")
+    return k, kt, n
+
+
 def linearized_prediction(ntk_train, ntk_test_train, y_train, f0_train, f0_test, lr, steps):
     r"""Outputs of the linearized network after ``steps`` of full-batch gradient descent on MSE.
 
@@ -160,13 +172,7 @@ def linearized_prediction(ntk_train, ntk_test_train, y_train, f0_train, f0_test,
     References: Lee et al., "Wide neural networks of any depth evolve as linear models under
     gradient descent", NeurIPS 2019, eq. (9)-(11) (discrete-time form).
     """
-    k = _as_kernel(ntk_train, "ntk_train")
-    n = k.shape[0]
-    if k.shape != (n, n):
-        raise ValueError(f"ntk_train must be square, got {k.shape}")
-    kt = _as_kernel(ntk_test_train, "ntk_test_train")
-    if kt.shape[1] != n:
-        raise ValueError(f"ntk_test_train must have {n} columns, got shape {kt.shape}")
+    k, kt, n = _train_test_kernels(ntk_train, ntk_test_train, "ntk_train", "ntk_test_train")
     y = _as_targets(y_train, "y_train", n)
     f0 = _as_targets(f0_train, "f0_train", n)
     if f0.shape != y.shape:
@@ -205,13 +211,7 @@ def kernel_regression(k_train, k_test_train, y_train, ridge: float = 0.0):
 
     References: Schölkopf & Smola, "Learning with kernels" (2002), §4.
     """
-    k = _as_kernel(k_train, "k_train")
-    n = k.shape[0]
-    if k.shape != (n, n):
-        raise ValueError(f"k_train must be square, got {k.shape}")
-    kt = _as_kernel(k_test_train, "k_test_train")
-    if kt.shape[1] != n:
-        raise ValueError(f"k_test_train must have {n} columns, got shape {kt.shape}")
+    k, kt, n = _train_test_kernels(k_train, k_test_train, "k_train", "k_test_train")
     y = _as_targets(y_train, "y_train", n)
     ridge = float(as_array(ridge, "ridge", ge=0))
     alpha = np.linalg.lstsq(k + ridge * np.eye(n), y, rcond=None)[0]
