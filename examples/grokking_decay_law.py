@@ -65,7 +65,7 @@ def main(out_dir: str | Path = ".", quick: bool = False, seed: int = 0) -> Path:
 
     for c, lam in enumerate(lams):
         j = int(run.members(lam)[0])
-        drift = sim.ntk_drift_from_init(run, j, n_points=48 if quick else 64, max_snapshots=10 if quick else 16)
+        drift = sim.ntk_drift_from_init(run, j, n_points=32 if quick else 64, max_snapshots=6 if quick else 16)
         ax[2].plot(drift.steps, drift.kernel_distance, "o-", ms=3, color=f"C{c}", label=f"λ={lam:g}")
         for t, style in ((t_mem[j], "--"), (t_grok[j], ":")):
             if np.isfinite(t):
