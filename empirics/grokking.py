@@ -538,6 +538,7 @@ def _claim_lazy_to_rich(config: Mapping, rt: Runtime) -> Evidence:
             if np.isfinite(t):
                 ax0.axvline(t, color=f"C{c}", lw=0.7, ls=style)
     ax0.set_xscale("symlog", linthresh=1)
+    ax0.set_xlim(left=0)
     ax0.set_xlabel("step t (dashed: t_mem, dotted: t_grok)")
     ax0.set_ylabel("D(Θ̄_0, Θ̄_t)")
     ax0.legend(fontsize=7)

@@ -55,7 +55,7 @@ def main(out_dir: str | Path = ".", quick: bool = False, seed: int = 0) -> Path:
     if ok.any():
         anchor = np.exp(np.mean(np.log(t_grok[ok] * run.weight_decay[ok])))
         line = np.geomspace(lams.min(), lams.max(), 50)
-        plot_theory(ax[1], line, anchor / line, label="t_grok ∝ 1/(ηλ)")
+        plot_theory(ax[1], line, anchor / line, label="t_grok = C/(ηλ), C fitted")
         plot_measured(ax[1], run.weight_decay[ok], t_grok[ok], None, label="measured t_grok (50% test)")
     ax[1].set_xscale("log")
     ax[1].set_yscale("log")
