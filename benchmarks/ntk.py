@@ -59,8 +59,10 @@ def nt_methods(model, x):
     params = params[:-1]
     xj = x.numpy()
     out = {}
-    for name, impl in (("nt-jacobian", nt.NtkImplementation.JACOBIAN_CONTRACTION),
-                       ("nt-ntvp", nt.NtkImplementation.NTK_VECTOR_PRODUCTS)):
+    for name, impl in (
+        ("nt-jacobian", nt.NtkImplementation.JACOBIAN_CONTRACTION),
+        ("nt-ntvp", nt.NtkImplementation.NTK_VECTOR_PRODUCTS),
+    ):
         fn = jax.jit(nt.empirical_ntk_fn(apply_fn, trace_axes=(-1,), implementation=impl))
         out[name] = lambda fn=fn: np.asarray(jax.block_until_ready(fn(xj, None, params)))
     return out
@@ -82,7 +84,9 @@ def bench(n, width, methods, repeat=2):
     ref = res["structured"][1]
     nt_times = [res[k][0] for k in res if k.startswith("nt-") and np.isfinite(res[k][0])]
     best_nt = min(nt_times) if nt_times else float("nan")
-    print(f"\nN={n} width={width}  peak RSS so far {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB")
+    print(
+        f"\nN={n} width={width}  peak RSS so far {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB"
+    )
     print(f"  {'method':22s} {'seconds':>9s} {'best-nt/this':>13s} {'max|ΔK|/max|K|':>16s}")
     for name, (t, k) in res.items():
         err = float(np.abs(k - ref).max() / np.abs(ref).max()) if k is not None else float("nan")
@@ -97,17 +101,25 @@ def big(n, width=512, chunk=2048):
     k = empirical_ntk(model, x, chunk_size=chunk)
     dt = time.perf_counter() - t
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-    print(f"N={n} width={width} chunk={chunk}: {dt:.1f} s, kernel {tuple(k.shape)} "
-          f"({k.numel() * 4 / 2**30:.2f} GiB float32), peak RSS {rss:.2f} GiB")
+    print(
+        f"N={n} width={width} chunk={chunk}: {dt:.1f} s, kernel {tuple(k.shape)} "
+        f"({k.numel() * 4 / 2**30:.2f} GiB float32), peak RSS {rss:.2f} GiB"
+    )
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--quick", action="store_true", help="N=1024, width 512 only")
     p.add_argument("--big", type=int, default=0, help="also time one chunked N-example kernel")
     args = p.parse_args(argv)
     torch.manual_seed(0)
-    grid = [(1024, 512)] if args.quick else [(n, w) for n in (256, 1024, 4096) for w in (256, 512, 1024)]
+    grid = (
+        [(1024, 512)]
+        if args.quick
+        else [(n, w) for n in (256, 1024, 4096) for w in (256, 512, 1024)]
+    )
     for n, w in grid:
         if args.quick:  # one timed call each; kernelcap's ntvp (~40 s here) left out
             bench(n, w, ["structured", "jacobian"], repeat=1)

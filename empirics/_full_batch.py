@@ -5,12 +5,13 @@ values × seeds cost one fused step per iteration. Used by the grokking experime
 sparse parity); it knows nothing about the task: ``loss(params) -> (B,)`` and
 ``measure(params) -> {name: (B,)}`` come from the caller.
 """
+
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -18,7 +19,15 @@ import torch
 from kernelcap.progress import progress
 from kernelcap.runtime import single_cpu_thread
 
-__all__ = ["TrainLog", "adamw_step_", "sgdw_step_", "log_step_grid", "member_seed", "member_randn", "train_full_batch"]
+__all__ = [
+    "TrainLog",
+    "adamw_step_",
+    "sgdw_step_",
+    "log_step_grid",
+    "member_seed",
+    "member_randn",
+    "train_full_batch",
+]
 
 
 @dataclass(frozen=True)
@@ -39,7 +48,9 @@ def log_step_grid(n_steps: int, n_log: int = 40, every: int = 25) -> np.ndarray:
     ``every``-th step."""
     if n_steps < 1 or n_log < 1 or every < 1:
         raise ValueError("n_steps, n_log and every must be ≥ 1")
-    grid = np.concatenate([[0], np.geomspace(1, n_steps, n_log).round(), np.arange(every, n_steps + 1, every)])
+    grid = np.concatenate(
+        [[0], np.geomspace(1, n_steps, n_log).round(), np.arange(every, n_steps + 1, every)]
+    )
     return np.unique(grid).astype(int)
 
 
@@ -57,14 +68,23 @@ def member_randn(generators: Sequence[torch.Generator], *shape: int, device="cpu
     return torch.stack([torch.randn(*shape, generator=g, device=device) for g in generators])
 
 
-def adamw_step_(params: Sequence[torch.Tensor], grads, m, v, t: int, lr: float, lam: torch.Tensor,
-                betas=(0.9, 0.98), eps: float = 1e-8) -> None:
+def adamw_step_(
+    params: Sequence[torch.Tensor],
+    grads,
+    m,
+    v,
+    t: int,
+    lr: float,
+    lam: torch.Tensor,
+    betas=(0.9, 0.98),
+    eps: float = 1e-8,
+) -> None:
     """One AdamW step in place (Loshchilov & Hutter 2019): w ← w(1 − ηλ_b) − η m̂/(√v̂ + ε).
 
     ``lam`` (B,) is the decoupled decay of each member; moments ``m``, ``v`` are updated in place.
     """
     b1, b2 = betas
-    c1, c2 = 1 - b1 ** t, math.sqrt(1 - b2 ** t)
+    c1, c2 = 1 - b1**t, math.sqrt(1 - b2**t)
     for w, g, mw, vw in zip(params, grads, m, v):
         w.mul_(1 - lr * lam.view(-1, *([1] * (w.ndim - 1))))
         mw.mul_(b1).add_(g, alpha=1 - b1)
@@ -72,8 +92,17 @@ def adamw_step_(params: Sequence[torch.Tensor], grads, m, v, t: int, lr: float, 
         w.addcdiv_(mw, vw.sqrt().div_(c2).add_(eps), value=-lr / c1)
 
 
-def sgdw_step_(params: Sequence[torch.Tensor], grads, m, v, t: int, lr: float, lam: torch.Tensor,
-               betas=(0.9, 0.98), eps: float = 0.0) -> None:
+def sgdw_step_(
+    params: Sequence[torch.Tensor],
+    grads,
+    m,
+    v,
+    t: int,
+    lr: float,
+    lam: torch.Tensor,
+    betas=(0.9, 0.98),
+    eps: float = 0.0,
+) -> None:
     """One heavy-ball GD step with decoupled decay in place: b ← β₁b + g; w ← w(1 − ηλ_b) − η b.
 
     With a small data gradient the weights shrink exactly as (1 − ηλ)^t, the regime of
@@ -89,10 +118,22 @@ def sgdw_step_(params: Sequence[torch.Tensor], grads, m, v, t: int, lr: float, l
 _STEPS = {"adamw": adamw_step_, "sgdw": sgdw_step_}
 
 
-def train_full_batch(params: Sequence[torch.Tensor], loss: Callable, measure: Callable, *, lr: float,
-                     weight_decay: torch.Tensor, n_steps: int, grid: np.ndarray, betas=(0.9, 0.98),
-                     optimizer: str = "adamw", keep_snapshots: bool = False, snapshot_steps=None, desc: str = "train",
-                     show: bool = False) -> TrainLog:
+def train_full_batch(
+    params: Sequence[torch.Tensor],
+    loss: Callable,
+    measure: Callable,
+    *,
+    lr: float,
+    weight_decay: torch.Tensor,
+    n_steps: int,
+    grid: np.ndarray,
+    betas=(0.9, 0.98),
+    optimizer: str = "adamw",
+    keep_snapshots: bool = False,
+    snapshot_steps=None,
+    desc: str = "train",
+    show: bool = False,
+) -> TrainLog:
     """Run ``n_steps`` AdamW steps (``optimizer="sgdw"``: heavy-ball GD with decoupled decay) on ``params``
     (each (B, ...), requires_grad) and log on ``grid``.
 
@@ -107,11 +148,21 @@ def train_full_batch(params: Sequence[torch.Tensor], loss: Callable, measure: Ca
         raise ValueError(f"optimizer must be one of {sorted(_STEPS)}, got {optimizer!r}")
     step_ = _STEPS[optimizer]
     grid = np.asarray(grid)
-    if (grid.ndim != 1 or grid.size == 0 or not np.all(grid == np.round(grid)) or grid[0] < 0 or grid[-1] > n_steps
-            or np.any(np.diff(grid) <= 0)):
+    if (
+        grid.ndim != 1
+        or grid.size == 0
+        or not np.all(grid == np.round(grid))
+        or grid[0] < 0
+        or grid[-1] > n_steps
+        or np.any(np.diff(grid) <= 0)
+    ):
         raise ValueError(f"grid must be strictly increasing integers in [0, n_steps={n_steps}]")
     grid = grid.astype(int)
-    snap_at = set(grid.tolist()) if snapshot_steps is None else set(np.asarray(snapshot_steps, dtype=int).tolist())
+    snap_at = (
+        set(grid.tolist())
+        if snapshot_steps is None
+        else set(np.asarray(snapshot_steps, dtype=int).tolist())
+    )
     if not snap_at <= set(grid.tolist()):
         raise ValueError("snapshot_steps must be a subset of grid")
     dev = params[0].device
@@ -122,14 +173,21 @@ def train_full_batch(params: Sequence[torch.Tensor], loss: Callable, measure: Ca
     snap_steps: list[int] = []
     # Logs and snapshots are preallocated: long-lived copies allocated between each step's temporaries fragment
     # glibc's heap on CPU (a 50k-step run of the PAIR MLP grew past 24 GB).
-    snap_buffers = ([torch.empty((w.shape[0], len(snap_at), *w.shape[1:]), dtype=w.dtype) for w in params]
-                    if keep_snapshots else [])
+    snap_buffers = (
+        [torch.empty((w.shape[0], len(snap_at), *w.shape[1:]), dtype=w.dtype) for w in params]
+        if keep_snapshots
+        else []
+    )
 
     def record(i, t):
         with torch.no_grad():
             for name, val in measure(params).items():
                 if name not in logs:
-                    logs[name] = torch.empty((val.shape[0], grid.size, *val.shape[1:]), dtype=val.dtype, device=val.device)
+                    logs[name] = torch.empty(
+                        (val.shape[0], grid.size, *val.shape[1:]),
+                        dtype=val.dtype,
+                        device=val.device,
+                    )
                 logs[name][:, i] = val
             if keep_snapshots and t in snap_at:
                 for buf, w in zip(snap_buffers, params):
@@ -153,5 +211,7 @@ def train_full_batch(params: Sequence[torch.Tensor], loss: Callable, measure: Ca
             torch.cuda.synchronize(dev)
         wall = time.perf_counter() - t0
     measures = {name: val[:, :k].cpu().double().numpy() for name, val in logs.items()}
-    snapshots = tuple(buf[:, :len(snap_steps)].numpy() for buf in snap_buffers) if snap_steps else ()
+    snapshots = (
+        tuple(buf[:, : len(snap_steps)].numpy() for buf in snap_buffers) if snap_steps else ()
+    )
     return TrainLog(grid[:k], measures, snapshots, wall, np.asarray(snap_steps, dtype=int))

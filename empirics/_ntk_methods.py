@@ -16,7 +16,15 @@ from torch import nn
 from torch.func import functional_call, jacrev, jvp, vjp, vmap
 
 ELEMENTWISE = (
-    nn.ReLU, nn.Tanh, nn.Sigmoid, nn.GELU, nn.SiLU, nn.Identity, nn.LeakyReLU, nn.ELU, nn.Softplus,
+    nn.ReLU,
+    nn.Tanh,
+    nn.Sigmoid,
+    nn.GELU,
+    nn.SiLU,
+    nn.Identity,
+    nn.LeakyReLU,
+    nn.ELU,
+    nn.Softplus,
 )
 
 
@@ -27,11 +35,26 @@ class NTKLinear(nn.Module):
     scaling σ_w/d_in). Matches neural-tangents' ``stax.Dense(W_std=σ_w, b_std=σ_b, parameterization="ntk")``.
     """
 
-    def __init__(self, d_in: int, d_out: int, w_std: float = 1.0, b_std: float = 0.0, scale: float = 1.0,
-                 generator: torch.Generator | None = None, dtype=torch.float64, device=None):
+    def __init__(
+        self,
+        d_in: int,
+        d_out: int,
+        w_std: float = 1.0,
+        b_std: float = 0.0,
+        scale: float = 1.0,
+        generator: torch.Generator | None = None,
+        dtype=torch.float64,
+        device=None,
+    ):
         super().__init__()
-        self.weight = nn.Parameter(torch.randn(d_out, d_in, generator=generator, dtype=dtype, device=device))
-        self.bias = nn.Parameter(torch.randn(d_out, generator=generator, dtype=dtype, device=device)) if b_std > 0 else None
+        self.weight = nn.Parameter(
+            torch.randn(d_out, d_in, generator=generator, dtype=dtype, device=device)
+        )
+        self.bias = (
+            nn.Parameter(torch.randn(d_out, generator=generator, dtype=dtype, device=device))
+            if b_std > 0
+            else None
+        )
         self.w_factor = w_std * scale / math.sqrt(d_in)
         self.b_factor = b_std * scale
 
@@ -168,7 +191,9 @@ def ntvp_block(model, x1, x2, full: bool):
     x2 = x1 if x2 is None else x2
     out2, vjp_fn = vjp(lambda p: f(p, x2), params)
     n2, n_out = out2.shape
-    basis = torch.eye(n2 * n_out, dtype=out2.dtype, device=out2.device).reshape(n2 * n_out, n2, n_out)
+    basis = torch.eye(n2 * n_out, dtype=out2.dtype, device=out2.device).reshape(
+        n2 * n_out, n2, n_out
+    )
 
     def column(ct):
         (tangent,) = vjp_fn(ct)

@@ -49,12 +49,24 @@ def _jacobian(model, params, x):
         return functional_call(model, p, (xi[None],)).reshape(-1)
 
     j = vmap(jacrev(f), in_dims=(None, 0))(params, x)
-    return torch.cat([v.reshape(x.shape[0], v.shape[1], -1) for v in j.values()], dim=-1)  # (N, O, P)
+    return torch.cat(
+        [v.reshape(x.shape[0], v.shape[1], -1) for v in j.values()], dim=-1
+    )  # (N, O, P)
 
 
-def train_with_path_kernel(model: nn.Module, x_train, y_train, x_test, *, lr: float, steps: int,
-                           loss: str = "mse", batch_size: int | None = None, quad_nodes: int = 4,
-                           seed: int = 0) -> PathKernelRun:
+def train_with_path_kernel(
+    model: nn.Module,
+    x_train,
+    y_train,
+    x_test,
+    *,
+    lr: float,
+    steps: int,
+    loss: str = "mse",
+    batch_size: int | None = None,
+    quad_nodes: int = 4,
+    seed: int = 0,
+) -> PathKernelRun:
     """Train ``model`` in place by full-batch GD (``batch_size=None``) or minibatch SGD and record
     the path-kernel terms for ``x_test``.
 
@@ -78,7 +90,9 @@ def train_with_path_kernel(model: nn.Module, x_train, y_train, x_test, *, lr: fl
     f0 = out(params, x_test)
     weights, k_ex, k_fo, losses = [], [], [], []
     for _ in range(steps):
-        idx = torch.arange(n) if batch_size is None else torch.randperm(n, generator=gen)[:batch_size]
+        idx = (
+            torch.arange(n) if batch_size is None else torch.randperm(n, generator=gen)[:batch_size]
+        )
         f_tr = out(params, x_train)
         if loss == "mse":
             y = y_train.reshape(n, -1)
@@ -94,12 +108,14 @@ def train_with_path_kernel(model: nn.Module, x_train, y_train, x_test, *, lr: fl
         delta_flat = torch.einsum("no,nop->p", a, j_tr)
         delta, off = {}, 0
         for k, v in params.items():
-            delta[k] = delta_flat[off:off + v.numel()].reshape(v.shape)
+            delta[k] = delta_flat[off : off + v.numel()].reshape(v.shape)
             off += v.numel()
         j_te0 = _jacobian(model, params, x_test)
         if quad_nodes > 0:
-            j_avg = sum(w * _jacobian(model, {k: params[k] + t * delta[k] for k in params}, x_test)
-                        for t, w in zip(nodes, qw))
+            j_avg = sum(
+                w * _jacobian(model, {k: params[k] + t * delta[k] for k in params}, x_test)
+                for t, w in zip(nodes, qw)
+            )
             k_ex.append(torch.einsum("mop,nqp->mnoq", j_avg, j_tr))
         k_fo.append(torch.einsum("mop,nqp->mnoq", j_te0, j_tr))
         weights.append(a)
@@ -109,8 +125,14 @@ def train_with_path_kernel(model: nn.Module, x_train, y_train, x_test, *, lr: fl
             v.copy_(params[k])
     f_t = out(params, x_test)
     cpu = lambda t: t.detach().cpu().numpy()  # noqa: E731
-    return PathKernelRun(cpu(f0), cpu(f_t), cpu(torch.stack(weights)), cpu(torch.stack(k_ex)) if k_ex else None,
-                         cpu(torch.stack(k_fo)), np.asarray(losses))
+    return PathKernelRun(
+        cpu(f0),
+        cpu(f_t),
+        cpu(torch.stack(weights)),
+        cpu(torch.stack(k_ex)) if k_ex else None,
+        cpu(torch.stack(k_fo)),
+        np.asarray(losses),
+    )
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ trained at once as one block-structured network (see :func:`mlp_width_sweep`).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 import numpy as np
 import torch
@@ -98,7 +98,9 @@ def _trial_chunks(trials: int, elements_per_trial: int) -> list[int]:
 
 
 def _gen(generator, seed, device) -> torch.Generator:
-    return generator if generator is not None else make_generator(as_int(seed, "seed", ge=0), device)
+    return (
+        generator if generator is not None else make_generator(as_int(seed, "seed", ge=0), device)
+    )
 
 
 def _summarise(n, sizes, losses: torch.Tensor) -> RiskCurve:
@@ -112,7 +114,7 @@ def _summarise(n, sizes, losses: torch.Tensor) -> RiskCurve:
 def _masked_design(n, sizes, trials, gen, device):
     """X: (G, T, n, P) Gaussian with columns ≥ sizes[g] zeroed; mask: (G, 1, P)."""
     p_max = int(max(sizes))
-    mask = (torch.arange(p_max, device=device) < torch.as_tensor(sizes, device=device)[:, None])
+    mask = torch.arange(p_max, device=device) < torch.as_tensor(sizes, device=device)[:, None]
     mask = mask.to(DTYPE)[:, None, :]
     x = torch.randn(len(sizes), trials, n, p_max, generator=gen, device=device, dtype=DTYPE)
     return x * mask[:, :, None, :], mask
@@ -166,7 +168,9 @@ def min_norm_risk_curve(
     ps = _sizes(sizes, "sizes")
     trials = as_int(trials, "trials", ge=2)
     if np.any(np.abs(ps - n) < 2):
-        raise ValueError(f"sizes must satisfy |p - n| >= 2 (finite expected risk), got {ps.tolist()}")
+        raise ValueError(
+            f"sizes must satisfy |p - n| >= 2 (finite expected risk), got {ps.tolist()}"
+        )
     r2 = float(as_array(r2, "r2", ge=0))
     sigma2 = float(as_array(sigma2, "sigma2", ge=0))
     dev = resolve_device(device)
@@ -185,7 +189,7 @@ def min_norm_risk_curve(
                 beta_hat = torch.linalg.solve(gram, rhs)
             else:
                 beta_hat = _dual_solve(x, y, 0.0)
-            losses[rows, start:start + t] = ((beta_hat - beta) ** 2).sum(-1)
+            losses[rows, start : start + t] = ((beta_hat - beta) ** 2).sum(-1)
             start += t
     return _summarise(n, ps, losses)
 
@@ -342,7 +346,9 @@ def mlp_width_sweep(
     gen = _gen(generator, seed, dev)
     f32 = torch.float32
     g_count, s = len(hs), int(hs.sum())
-    seg = torch.repeat_interleave(torch.arange(g_count, device=dev), torch.as_tensor(hs, device=dev))
+    seg = torch.repeat_interleave(
+        torch.arange(g_count, device=dev), torch.as_tensor(hs, device=dev)
+    )
     segment = torch.nn.functional.one_hot(seg, g_count).to(f32)  # (S, G)
 
     teacher = torch.randn(trials, d, generator=gen, device=dev) / math.sqrt(d)
@@ -363,7 +369,9 @@ def mlp_width_sweep(
     with single_cpu_thread(dev):
         opt = torch.optim.Adam([w1, b1, w2, b2], lr=lr)
         logged, history = [], []
-        for step in _progress(range(1, steps + 1), total=steps, desc="MLP widths", enabled=show_progress):
+        for step in _progress(
+            range(1, steps + 1), total=steps, desc="MLP widths", enabled=show_progress
+        ):
             opt.zero_grad(set_to_none=True)
             loss = ((forward(x_tr) - y[..., None]) ** 2).mean(1).sum()
             loss.backward()
@@ -376,11 +384,15 @@ def mlp_width_sweep(
         test = ((forward(x_te) - f_te[..., None]) ** 2).mean(1)  # (T, G)
         train = ((forward(x_tr) - y[..., None]) ** 2).mean(1)
     return WidthSweep(
-        n=n, dim=d, widths=hs, params=hs * (d + 2) + 1,
+        n=n,
+        dim=d,
+        widths=hs,
+        params=hs * (d + 2) + 1,
         test_risk=test.mean(0).double().cpu().numpy(),
         test_se=(test.std(0) / math.sqrt(trials)).double().cpu().numpy(),
         train_risk=train.mean(0).double().cpu().numpy(),
-        steps=np.asarray(logged), test_history=torch.stack(history).double().cpu().numpy(),
+        steps=np.asarray(logged),
+        test_history=torch.stack(history).double().cpu().numpy(),
         test_by_trial=test.double().cpu().numpy(),
     )
 
@@ -395,8 +407,9 @@ def _rows(grid_name, grid, predicted, curve: RiskCurve, **extra_cols):
     for i, g in enumerate(grid):
         row = {grid_name: float(g)}
         row.update({k: float(v[i]) for k, v in extra_cols.items()})
-        row.update(predicted=float(predicted[i]), measured=float(curve.risk[i]),
-                   spread=float(curve.se[i]))
+        row.update(
+            predicted=float(predicted[i]), measured=float(curve.risk[i]), spread=float(curve.se[i])
+        )
         rows.append(row)
     return rows
 
@@ -409,18 +422,40 @@ def _rows(grid_name, grid, predicted, curve: RiskCurve, **extra_cols):
     ),
     source="Breiman & Freedman (1983); Belkin, Hsu & Xu (2020), Thm 1",
     configs={
-        "smoke": {"n": 20, "sizes": [2, 5, 10, 14, 30, 40, 60, 80], "trials": 1000,
-                  "r2": 1.0, "sigma2": 1.0},
-        "quick": {"n": 40, "sizes": [4, 10, 20, 28, 34, 46, 60, 80, 120, 160], "trials": 4000,
-                  "r2": 1.0, "sigma2": 1.0},
-        "paper": {"n": 200, "sizes": [20, 50, 100, 150, 180, 220, 250, 300, 400, 600, 800],
-                  "trials": 20000, "r2": 1.0, "sigma2": 1.0},
+        "smoke": {
+            "n": 20,
+            "sizes": [2, 5, 10, 14, 30, 40, 60, 80],
+            "trials": 1000,
+            "r2": 1.0,
+            "sigma2": 1.0,
+        },
+        "quick": {
+            "n": 40,
+            "sizes": [4, 10, 20, 28, 34, 46, 60, 80, 120, 160],
+            "trials": 4000,
+            "r2": 1.0,
+            "sigma2": 1.0,
+        },
+        "paper": {
+            "n": 200,
+            "sizes": [20, 50, 100, 150, 180, 220, 250, 300, 400, 600, 800],
+            "trials": 20000,
+            "r2": 1.0,
+            "sigma2": 1.0,
+        },
     },
 )
 def finite_sample(config: Mapping, rt: Runtime) -> Evidence:
     n, r2, s2 = config["n"], config["r2"], config["sigma2"]
-    curve = min_norm_risk_curve(n, config["sizes"], r2=r2, sigma2=s2, trials=config["trials"],
-                                device=rt.torch_device, generator=rt.generator())
+    curve = min_norm_risk_curve(
+        n,
+        config["sizes"],
+        r2=r2,
+        sigma2=s2,
+        trials=config["trials"],
+        device=rt.torch_device,
+        generator=rt.generator(),
+    )
     ps = curve.sizes
     pred = theory.min_norm_risk_finite(n, ps, r2, s2)
     z = np.abs(curve.risk - pred) / curve.se
@@ -435,13 +470,21 @@ def finite_sample(config: Mapping, rt: Runtime) -> Evidence:
     ax.legend()
     return Evidence(
         rows=_rows("p", ps, pred, curve, gamma=ps / n),
-        checks=[Check("max |z|", z.max(), 4.0, "<=",
-                      f"4 Monte-Carlo standard errors ({curve.trials} designs per p), "
-                      f"{len(ps)} points")],
+        checks=[
+            Check(
+                "max |z|",
+                z.max(),
+                4.0,
+                "<=",
+                f"4 Monte-Carlo standard errors ({curve.trials} designs per p), {len(ps)} points",
+            )
+        ],
         figure=fig,
-        summary=(f"min-norm risk at n={n}: max |z| = {z.max():.2f} over {len(ps)} p; peak side "
-                 f"p={ps[np.argmax(pred)]}: predicted {pred.max():.3f}, measured "
-                 f"{curve.risk[np.argmax(pred)]:.3f} ± {curve.se[np.argmax(pred)]:.3f}"),
+        summary=(
+            f"min-norm risk at n={n}: max |z| = {z.max():.2f} over {len(ps)} p; peak side "
+            f"p={ps[np.argmax(pred)]}: predicted {pred.max():.3f}, measured "
+            f"{curve.risk[np.argmax(pred)]:.3f} ± {curve.se[np.argmax(pred)]:.3f}"
+        ),
         extras={"z": z.tolist()},
     )
 
@@ -454,12 +497,27 @@ def finite_sample(config: Mapping, rt: Runtime) -> Evidence:
     ),
     source="Hastie, Montanari, Rosset & Tibshirani (2022), Thm 1",
     configs={
-        "smoke": {"ns": [12, 24, 48], "gammas": [0.25, 0.5, 2.0, 4.0], "design_budget": 24000,
-                  "r2": 1.0, "sigma2": 1.0},
-        "quick": {"ns": [20, 40, 80, 160], "gammas": [0.25, 0.5, 2.0, 4.0],
-                  "design_budget": 24000, "r2": 1.0, "sigma2": 1.0},
-        "paper": {"ns": [50, 100, 200, 400, 800], "gammas": [0.25, 0.5, 0.75, 1.5, 2.0, 4.0],
-                  "design_budget": 400000, "r2": 1.0, "sigma2": 1.0},
+        "smoke": {
+            "ns": [12, 24, 48],
+            "gammas": [0.25, 0.5, 2.0, 4.0],
+            "design_budget": 24000,
+            "r2": 1.0,
+            "sigma2": 1.0,
+        },
+        "quick": {
+            "ns": [20, 40, 80, 160],
+            "gammas": [0.25, 0.5, 2.0, 4.0],
+            "design_budget": 24000,
+            "r2": 1.0,
+            "sigma2": 1.0,
+        },
+        "paper": {
+            "ns": [50, 100, 200, 400, 800],
+            "gammas": [0.25, 0.5, 0.75, 1.5, 2.0, 4.0],
+            "design_budget": 400000,
+            "r2": 1.0,
+            "sigma2": 1.0,
+        },
     },
 )
 def asymptotic(config: Mapping, rt: Runtime) -> Evidence:
@@ -471,12 +529,21 @@ def asymptotic(config: Mapping, rt: Runtime) -> Evidence:
     for k, n in enumerate(config["ns"]):
         ps = np.round(gam * n).astype(int)
         trials = max(20, config["design_budget"] // n)
-        c = min_norm_risk_curve(n, ps, r2=r2, sigma2=s2, trials=trials,
-                                device=rt.torch_device, generator=rt.generator(k))
+        c = min_norm_risk_curve(
+            n,
+            ps,
+            r2=r2,
+            sigma2=s2,
+            trials=trials,
+            device=rt.torch_device,
+            generator=rt.generator(k),
+        )
         curves.append(c)
         gaps.append(float(np.mean(np.abs(c.risk - asym) / asym)))
-        rows += [{"n": n, "gamma": g, "predicted": a, "measured": m, "spread": s}
-                 for g, a, m, s in zip(gam, asym, c.risk, c.se)]
+        rows += [
+            {"n": n, "gamma": g, "predicted": a, "measured": m, "spread": s}
+            for g, a, m, s in zip(gam, asym, c.risk, c.se)
+        ]
     n_max, last = config["ns"][-1], curves[-1]
     finite = theory.min_norm_risk_finite(n_max, np.round(gam * n_max), r2, s2)
     band = np.abs(finite - asym) + 4 * last.se
@@ -484,19 +551,26 @@ def asymptotic(config: Mapping, rt: Runtime) -> Evidence:
     shrink = gaps[0] / gaps[-1]
     n_ratio = config["ns"][-1] / config["ns"][0]
 
-    fig, axes = claim_figure("double_descent.asymptotic",
-                             f"γ ∈ {{{', '.join(f'{g:g}' for g in gam)}}}, r² = {r2}, σ² = {s2}", ncols=2)
+    fig, axes = claim_figure(
+        "double_descent.asymptotic",
+        f"γ ∈ {{{', '.join(f'{g:g}' for g in gam)}}}, r² = {r2}, σ² = {s2}",
+        ncols=2,
+    )
     fine = np.concatenate([np.linspace(0.05, 0.95, 60), np.linspace(1.05, max(gam) + 0.5, 80)])
     fr = theory.ridgeless_risk(fine, r2, s2)
     for part in (fine < 1, fine > 1):
         plot_theory(axes[0], fine[part], fr[part], label="n → ∞" if part[0] else None)
     for k, (n, c) in enumerate(zip(config["ns"], curves)):
-        plot_measured(axes[0], gam * (1 + 0.02 * k), c.risk, c.se, label=f"n = {n}", color=f"C{k + 1}")
+        plot_measured(
+            axes[0], gam * (1 + 0.02 * k), c.risk, c.se, label=f"n = {n}", color=f"C{k + 1}"
+        )
     axes[0].set(xlabel="γ = p/n", ylabel="excess risk", yscale="log", ylim=(0.05, 20))
     axes[0].legend(fontsize=7)
     ns = np.asarray(config["ns"], float)
-    fin_gap = [np.mean(np.abs(theory.min_norm_risk_finite(n, np.round(gam * n), r2, s2) - asym) / asym)
-               for n in ns]
+    fin_gap = [
+        np.mean(np.abs(theory.min_norm_risk_finite(n, np.round(gam * n), r2, s2) - asym) / asym)
+        for n in ns
+    ]
     plot_theory(axes[1], ns, fin_gap, label="exact finite-n gap (O(1/n))")
     plot_measured(axes[1], ns, gaps, None, label="measured gap")
     axes[1].set(xscale="log", yscale="log", xlabel="n", ylabel="mean |R̂ − R∞| / R∞")
@@ -504,16 +578,28 @@ def asymptotic(config: Mapping, rt: Runtime) -> Evidence:
     return Evidence(
         rows=rows,
         checks=[
-            Check("max |R̂ − R∞| / band at largest n", ratio, 1.0, "<=",
-                  f"band = exact finite-size gap |R_n − R∞| (O(1/n) at n={n_max}) + 4 Monte-Carlo "
-                  "standard errors"),
-            Check("gap(n_min) / gap(n_max)", shrink, 2.0, ">=",
-                  f"an O(1/n) gap shrinks {n_ratio:.0f}× over the n range; 2× leaves room for "
-                  "Monte-Carlo noise in the small gap at the largest n"),
+            Check(
+                "max |R̂ − R∞| / band at largest n",
+                ratio,
+                1.0,
+                "<=",
+                f"band = exact finite-size gap |R_n − R∞| (O(1/n) at n={n_max}) + 4 Monte-Carlo "
+                "standard errors",
+            ),
+            Check(
+                "gap(n_min) / gap(n_max)",
+                shrink,
+                2.0,
+                ">=",
+                f"an O(1/n) gap shrinks {n_ratio:.0f}× over the n range; 2× leaves room for "
+                "Monte-Carlo noise in the small gap at the largest n",
+            ),
         ],
         figure=fig,
-        summary=(f"mean relative gap to the n→∞ curve: {gaps[0]:.3f} at n={config['ns'][0]} → "
-                 f"{gaps[-1]:.4f} at n={n_max} ({shrink:.1f}× smaller)"),
+        summary=(
+            f"mean relative gap to the n→∞ curve: {gaps[0]:.3f} at n={config['ns'][0]} → "
+            f"{gaps[-1]:.4f} at n={n_max} ({shrink:.1f}× smaller)"
+        ),
         extras={"gaps": gaps, "finite_gaps": [float(v) for v in fin_gap]},
     )
 
@@ -526,12 +612,27 @@ def asymptotic(config: Mapping, rt: Runtime) -> Evidence:
     ),
     source="Hastie, Montanari, Rosset & Tibshirani (2022), Thm 2; Dobriban & Wager (2018)",
     configs={
-        "smoke": {"n": 40, "gammas": [0.2, 0.5, 0.8, 1.0, 1.25, 1.5, 2.0, 3.0], "trials": 150,
-                  "r2": 1.0, "sigma2": 1.0},
-        "quick": {"n": 100, "gammas": [0.2, 0.4, 0.6, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5, 2.0, 2.5, 3.0],
-                  "trials": 300, "r2": 1.0, "sigma2": 1.0},
-        "paper": {"n": 400, "gammas": list(np.round(np.linspace(0.1, 4.0, 40), 2)),
-                  "trials": 1000, "r2": 1.0, "sigma2": 1.0},
+        "smoke": {
+            "n": 40,
+            "gammas": [0.2, 0.5, 0.8, 1.0, 1.25, 1.5, 2.0, 3.0],
+            "trials": 150,
+            "r2": 1.0,
+            "sigma2": 1.0,
+        },
+        "quick": {
+            "n": 100,
+            "gammas": [0.2, 0.4, 0.6, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5, 2.0, 2.5, 3.0],
+            "trials": 300,
+            "r2": 1.0,
+            "sigma2": 1.0,
+        },
+        "paper": {
+            "n": 400,
+            "gammas": list(np.round(np.linspace(0.1, 4.0, 40), 2)),
+            "trials": 1000,
+            "r2": 1.0,
+            "sigma2": 1.0,
+        },
     },
 )
 def optimal_ridge_claim(config: Mapping, rt: Runtime) -> Evidence:
@@ -539,8 +640,16 @@ def optimal_ridge_claim(config: Mapping, rt: Runtime) -> Evidence:
     ps = np.round(np.asarray(config["gammas"]) * n).astype(int)
     gam = ps / n
     lam_star, pred = theory.optimal_ridge(gam, r2, s2)
-    curve = ridge_risk_curve(n, ps, lam_star, r2=r2, sigma2=s2, trials=config["trials"],
-                             device=rt.torch_device, generator=rt.generator())
+    curve = ridge_risk_curve(
+        n,
+        ps,
+        lam_star,
+        r2=r2,
+        sigma2=s2,
+        trials=config["trials"],
+        device=rt.torch_device,
+        generator=rt.generator(),
+    )
     # Finite n: E over Gaussian designs differs from the n → ∞ limit by O(1/n); budget r²/n.
     band = 4 * curve.se + r2 / n
     ratio = float(np.max(np.abs(curve.risk - pred) / band))
@@ -551,26 +660,49 @@ def optimal_ridge_claim(config: Mapping, rt: Runtime) -> Evidence:
     fine = np.linspace(0.05, max(gam) + 0.2, 300)
     plot_theory(ax, fine, theory.optimal_ridge(fine, r2, s2)[1], label="ridge at λ* (theory)")
     for lam, col in ((1e-3, "0.6"), (0.1, "C2"), (1.0, "C4")):
-        ax.plot(fine, theory.ridge_risk(fine, lam, r2, s2), color=col, lw=1, ls="--",
-                label=f"λ = {lam:g} (theory)")
+        ax.plot(
+            fine,
+            theory.ridge_risk(fine, lam, r2, s2),
+            color=col,
+            lw=1,
+            ls="--",
+            label=f"λ = {lam:g} (theory)",
+        )
     plot_measured(ax, gam, curve.risk, curve.se, label="measured at λ*")
     ax.set(xlabel="γ = p/n", ylabel="excess risk", ylim=(0, 3 * r2 + s2))
     ax.legend(fontsize=7)
     return Evidence(
         rows=_rows("gamma", gam, pred, curve, lam=lam_star),
         checks=[
-            Check("max |R̂ − R(λ*)| / band", ratio, 1.0, "<=",
-                  f"band = 4 Monte-Carlo standard errors + r²/n (the O(1/n) finite-size term at "
-                  f"n={n})"),
-            Check("largest drop between consecutive γ (z)", drops.max(), 4.0, "<=",
-                  "monotone within 4 standard errors of the difference"),
-            Check("max (R̂ − r²)/SE", worst_null, 4.0, "<=",
-                  "tuned ridge never does worse than β̂ = 0 (risk r²), within 4 standard errors"),
+            Check(
+                "max |R̂ − R(λ*)| / band",
+                ratio,
+                1.0,
+                "<=",
+                f"band = 4 Monte-Carlo standard errors + r²/n (the O(1/n) finite-size term at "
+                f"n={n})",
+            ),
+            Check(
+                "largest drop between consecutive γ (z)",
+                drops.max(),
+                4.0,
+                "<=",
+                "monotone within 4 standard errors of the difference",
+            ),
+            Check(
+                "max (R̂ − r²)/SE",
+                worst_null,
+                4.0,
+                "<=",
+                "tuned ridge never does worse than β̂ = 0 (risk r²), within 4 standard errors",
+            ),
         ],
         figure=fig,
-        summary=(f"tuned ridge, n={n}: at γ≈1 predicted {pred[np.argmin(abs(gam - 1))]:.3f}, measured "
-                 f"{curve.risk[np.argmin(abs(gam - 1))]:.3f}; max deviation/band {ratio:.2f}; "
-                 f"largest drop z = {drops.max():.2f}"),
+        summary=(
+            f"tuned ridge, n={n}: at γ≈1 predicted {pred[np.argmin(abs(gam - 1))]:.3f}, measured "
+            f"{curve.risk[np.argmin(abs(gam - 1))]:.3f}; max deviation/band {ratio:.2f}; "
+            f"largest drop z = {drops.max():.2f}"
+        ),
     )
 
 
@@ -582,33 +714,66 @@ def optimal_ridge_claim(config: Mapping, rt: Runtime) -> Evidence:
     ),
     source="Mei & Montanari (2022), Thm 1; Belkin, Hsu, Ma & Mandal (2019)",
     configs={
-        "smoke": {"dim": 20, "n": 60, "n_features": [6, 15, 30, 45, 54, 60, 66, 80, 120, 240],
-                  "lam": 1e-3, "tau2": 0.25, "trials": 48, "n_test": 500},
-        "quick": {"dim": 40, "n": 120,
-                  "n_features": [12, 24, 48, 72, 96, 108, 120, 132, 150, 180, 240, 360, 480],
-                  "lam": 1e-3, "tau2": 0.25, "trials": 24, "n_test": 1000},
-        "paper": {"dim": 100, "n": 300,
-                  "n_features": [30, 60, 120, 180, 240, 270, 300, 330, 360, 450, 600, 900, 1500, 3000],
-                  "lam": 1e-3, "tau2": 0.25, "trials": 50, "n_test": 4000},
+        "smoke": {
+            "dim": 20,
+            "n": 60,
+            "n_features": [6, 15, 30, 45, 54, 60, 66, 80, 120, 240],
+            "lam": 1e-3,
+            "tau2": 0.25,
+            "trials": 48,
+            "n_test": 500,
+        },
+        "quick": {
+            "dim": 40,
+            "n": 120,
+            "n_features": [12, 24, 48, 72, 96, 108, 120, 132, 150, 180, 240, 360, 480],
+            "lam": 1e-3,
+            "tau2": 0.25,
+            "trials": 24,
+            "n_test": 1000,
+        },
+        "paper": {
+            "dim": 100,
+            "n": 300,
+            "n_features": [30, 60, 120, 180, 240, 270, 300, 330, 360, 450, 600, 900, 1500, 3000],
+            "lam": 1e-3,
+            "tau2": 0.25,
+            "trials": 50,
+            "n_test": 4000,
+        },
     },
 )
 def random_features(config: Mapping, rt: Runtime) -> Evidence:
     d, n, lam, tau2 = config["dim"], config["n"], config["lam"], config["tau2"]
     ns = np.asarray(config["n_features"])
-    curve = random_features_risk_curve(n, d, ns, lam=lam, tau2=tau2, trials=config["trials"],
-                                       n_test=config["n_test"], device=rt.torch_device,
-                                       generator=rt.generator())
+    curve = random_features_risk_curve(
+        n,
+        d,
+        ns,
+        lam=lam,
+        tau2=tau2,
+        trials=config["trials"],
+        n_test=config["n_test"],
+        device=rt.torch_device,
+        generator=rt.generator(),
+    )
     pred = theory.random_features_risk(ns / d, n / d, lam, 1.0, tau2)
     band = 4 * curve.se + pred / math.sqrt(d)
     ratio = float(np.max(np.abs(curve.risk - pred) / band))
     n_peak = int(ns[np.argmax(curve.risk)])
     theory_peak = int(ns[np.argmax(pred)])
 
-    fig, ax = claim_figure("double_descent.random-features",
-                           f"ReLU features, d = {d}, n = {n}, λ = {lam:g}, τ² = {tau2}")
+    fig, ax = claim_figure(
+        "double_descent.random-features",
+        f"ReLU features, d = {d}, n = {n}, λ = {lam:g}, τ² = {tau2}",
+    )
     fine = np.geomspace(ns.min(), ns.max(), 200)
-    plot_theory(ax, fine / n, theory.random_features_risk(fine / d, n / d, lam, 1.0, tau2),
-                label="Mei–Montanari (d → ∞)")
+    plot_theory(
+        ax,
+        fine / n,
+        theory.random_features_risk(fine / d, n / d, lam, 1.0, tau2),
+        label="Mei–Montanari (d → ∞)",
+    )
     plot_measured(ax, ns / n, curve.risk, curve.se)
     ax.axvline(1.0, color="0.6", ls=":")
     ax.set(xscale="log", xlabel="N/n (features per sample)", ylabel="test risk E(f − f̂)²")
@@ -616,15 +781,27 @@ def random_features(config: Mapping, rt: Runtime) -> Evidence:
     return Evidence(
         rows=_rows("n_features", ns, pred, curve, n_over_N=n / ns),
         checks=[
-            Check("|N_peak/n − 1| (measured)", abs(n_peak / n - 1), 0.15, "<=",
-                  "the grid resolves N/n to ±10% around 1; λ > 0 moves the exact peak slightly below N = n"),
-            Check("max |R̂ − R_MM| / band", ratio, 1.0, "<=",
-                  f"band = 4 Monte-Carlo standard errors + R/√d (finite-size O(d^-1/2) at d={d})"),
+            Check(
+                "|N_peak/n − 1| (measured)",
+                abs(n_peak / n - 1),
+                0.15,
+                "<=",
+                "the grid resolves N/n to ±10% around 1; λ > 0 moves the exact peak slightly below N = n",
+            ),
+            Check(
+                "max |R̂ − R_MM| / band",
+                ratio,
+                1.0,
+                "<=",
+                f"band = 4 Monte-Carlo standard errors + R/√d (finite-size O(d^-1/2) at d={d})",
+            ),
         ],
         figure=fig,
-        summary=(f"RF peak at N={n_peak} (theory {theory_peak}, n={n}); height measured "
-                 f"{curve.risk.max():.3f} ± {curve.se[np.argmax(curve.risk)]:.3f} vs theory "
-                 f"{pred.max():.3f}; max deviation/band {ratio:.2f}"),
+        summary=(
+            f"RF peak at N={n_peak} (theory {theory_peak}, n={n}); height measured "
+            f"{curve.risk.max():.3f} ± {curve.se[np.argmax(curve.risk)]:.3f} vs theory "
+            f"{pred.max():.3f}; max deviation/band {ratio:.2f}"
+        ),
         extras={"n_peak": n_peak, "theory_peak": theory_peak},
     )
 
@@ -638,31 +815,62 @@ def random_features(config: Mapping, rt: Runtime) -> Evidence:
     ),
     source="Belkin, Hsu, Ma & Mandal (2019), PNAS, Fig. 3; Nakkiran et al. (2019)",
     configs={
-        "smoke": {"n": 40, "dim": 4, "widths": [1, 2, 4, 6, 8, 11, 15, 20, 28, 40, 60, 90, 140],
-                  "noise": 1.0, "steps": 600, "lr": 0.02, "trials": 16, "peak_band": 4.0},
-        "quick": {"n": 100, "dim": 6,
-                  "widths": [2, 3, 5, 7, 9, 11, 14, 18, 24, 31, 41, 55, 72, 95, 125, 170],
-                  "noise": 1.0, "steps": 2000, "lr": 0.01, "trials": 12, "peak_band": 2.0},
-        "paper": {"n": 1000, "dim": 20, "widths": [4, 8, 12, 16, 24, 32, 40, 45, 50, 60, 80, 120,
-                                                   200, 400, 800, 1600],
-                  "noise": 1.0, "steps": 20000, "lr": 0.003, "trials": 20, "peak_band": 2.0},
+        "smoke": {
+            "n": 40,
+            "dim": 4,
+            "widths": [1, 2, 4, 6, 8, 11, 15, 20, 28, 40, 60, 90, 140],
+            "noise": 1.0,
+            "steps": 600,
+            "lr": 0.02,
+            "trials": 16,
+            "peak_band": 4.0,
+        },
+        "quick": {
+            "n": 100,
+            "dim": 6,
+            "widths": [2, 3, 5, 7, 9, 11, 14, 18, 24, 31, 41, 55, 72, 95, 125, 170],
+            "noise": 1.0,
+            "steps": 2000,
+            "lr": 0.01,
+            "trials": 12,
+            "peak_band": 2.0,
+        },
+        "paper": {
+            "n": 1000,
+            "dim": 20,
+            "widths": [4, 8, 12, 16, 24, 32, 40, 45, 50, 60, 80, 120, 200, 400, 800, 1600],
+            "noise": 1.0,
+            "steps": 20000,
+            "lr": 0.003,
+            "trials": 20,
+            "peak_band": 2.0,
+        },
     },
 )
 def mlp_width(config: Mapping, rt: Runtime) -> Evidence:
     n, d, band = config["n"], config["dim"], config["peak_band"]
-    sw = mlp_width_sweep(config["widths"], n=n, dim=d, noise=config["noise"],
-                         steps=config["steps"], lr=config["lr"], trials=config["trials"],
-                         show_progress=rt.progress, device=rt.torch_device,
-                         generator=rt.generator())
+    sw = mlp_width_sweep(
+        config["widths"],
+        n=n,
+        dim=d,
+        noise=config["noise"],
+        steps=config["steps"],
+        lr=config["lr"],
+        trials=config["trials"],
+        show_progress=rt.progress,
+        device=rt.torch_device,
+        generator=rt.generator(),
+    )
     k = int(np.argmax(sw.test_risk))
     peak_ratio = sw.params[k] / n
-    best_below = int(np.argmin(sw.test_risk[:k + 1]))
+    best_below = int(np.argmin(sw.test_risk[: k + 1]))
     rise, fall = sw.paired_z(k, best_below), sw.paired_z(k, len(sw.widths) - 1)
     fitted = np.nonzero(sw.train_risk < 0.1 * config["noise"] ** 2)[0]
     interp = int(sw.params[fitted[0]]) if fitted.size else -1
 
-    fig, axes = claim_figure("double_descent.mlp-width",
-                             f"n = {n}, d = {d}, label noise σ = {config['noise']}", ncols=2)
+    fig, axes = claim_figure(
+        "double_descent.mlp-width", f"n = {n}, d = {d}, label noise σ = {config['noise']}", ncols=2
+    )
     ax = axes[0]
     top = float(np.max(sw.test_risk + sw.test_se)) * 1.1
     plot_theory(ax, [1.0, 1.0], [0.0, top], label="predicted threshold P = n")
@@ -675,26 +883,56 @@ def mlp_width(config: Mapping, rt: Runtime) -> Evidence:
         ax.plot(sw.steps, sw.test_history[:, j], color=col, label=f"H = {sw.widths[j]}")
     ax.set(xscale="log", yscale="log", xlabel="Adam step", ylabel="test MSE")
     ax.legend(fontsize=7)
-    rows = [{"width": int(h), "params": int(p), "P_over_n": float(p / n), "predicted": 1.0,
-             "measured": float(m), "spread": float(s), "train": float(t)}
-            for h, p, m, s, t in zip(sw.widths, sw.params, sw.test_risk, sw.test_se, sw.train_risk)]
+    rows = [
+        {
+            "width": int(h),
+            "params": int(p),
+            "P_over_n": float(p / n),
+            "predicted": 1.0,
+            "measured": float(m),
+            "spread": float(s),
+            "train": float(t),
+        }
+        for h, p, m, s, t in zip(sw.widths, sw.params, sw.test_risk, sw.test_se, sw.train_risk)
+    ]
     return Evidence(
         rows=rows,
         checks=[
-            Check("|log2(P_peak/n)|", abs(math.log2(peak_ratio)), math.log2(band), "<=",
-                  f"peak within a factor {band:g} of the predicted threshold P = n: the width grid "
-                  f"steps ~1.3×, and after {config['steps']} Adam steps training reaches "
-                  f"interpolation (train MSE < 0.1σ²) only from P/n = {interp / n:.2f}"),
-            Check("rise to the peak (z)", rise, 4.0, ">=",
-                  "the peak exceeds the best smaller model by 4 standard errors of the paired (same data) log-risk difference"),
-            Check("fall after the peak (z)", fall, 4.0, ">=",
-                  "the widest model beats the peak by 4 standard errors of the paired (same data) log-risk difference"),
+            Check(
+                "|log2(P_peak/n)|",
+                abs(math.log2(peak_ratio)),
+                math.log2(band),
+                "<=",
+                f"peak within a factor {band:g} of the predicted threshold P = n: the width grid "
+                f"steps ~1.3×, and after {config['steps']} Adam steps training reaches "
+                f"interpolation (train MSE < 0.1σ²) only from P/n = {interp / n:.2f}",
+            ),
+            Check(
+                "rise to the peak (z)",
+                rise,
+                4.0,
+                ">=",
+                "the peak exceeds the best smaller model by 4 standard errors of the paired (same data) log-risk difference",
+            ),
+            Check(
+                "fall after the peak (z)",
+                fall,
+                4.0,
+                ">=",
+                "the widest model beats the peak by 4 standard errors of the paired (same data) log-risk difference",
+            ),
         ],
         figure=fig,
-        summary=(f"MLP test MSE peaks at H={sw.widths[k]} (P/n = {peak_ratio:.2f}; predicted 1; "
-                 f"train MSE < 0.1σ² from P/n = {interp / n:.2f}): {sw.test_risk[k]:.3f} ± "
-                 f"{sw.test_se[k]:.3f} vs {sw.test_risk[-1]:.3f} at H={sw.widths[-1]}"),
-        extras={"peak_width": int(sw.widths[k]), "peak_P_over_n": float(peak_ratio),
-                "interpolation_P": interp, "peak_history": sw.test_history[:, k].tolist(),
-                "steps": sw.steps.tolist()},
+        summary=(
+            f"MLP test MSE peaks at H={sw.widths[k]} (P/n = {peak_ratio:.2f}; predicted 1; "
+            f"train MSE < 0.1σ² from P/n = {interp / n:.2f}): {sw.test_risk[k]:.3f} ± "
+            f"{sw.test_se[k]:.3f} vs {sw.test_risk[-1]:.3f} at H={sw.widths[-1]}"
+        ),
+        extras={
+            "peak_width": int(sw.widths[k]),
+            "peak_P_over_n": float(peak_ratio),
+            "interpolation_P": interp,
+            "peak_history": sw.test_history[:, k].tolist(),
+            "steps": sw.steps.tolist(),
+        },
     )

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 import numpy as np
 import torch
@@ -63,13 +63,19 @@ def padded_patterns(
     p = _sizes(n_patterns, "n_patterns")
     n = _sizes([n_neurons] * len(p) if np.ndim(n_neurons) == 0 else n_neurons, "n_neurons", ge=2)
     if len(n) != len(p):
-        raise ValueError(f"n_neurons and n_patterns must have the same length, got {len(n)}, {len(p)}")
+        raise ValueError(
+            f"n_neurons and n_patterns must have the same length, got {len(n)}, {len(p)}"
+        )
     t = as_int(n_trials, "n_trials", ge=1)
     dev = generator.device
     signs = torch.randint(0, 2, (len(p), t, max(p), max(n)), generator=generator, device=dev)
     xi = signs.to(dtype).mul_(2).sub_(1)
-    rows = torch.arange(max(p), device=dev)[None, :, None] < torch.tensor(p, device=dev)[:, None, None]
-    cols = torch.arange(max(n), device=dev)[None, None, :] < torch.tensor(n, device=dev)[:, None, None]
+    rows = (
+        torch.arange(max(p), device=dev)[None, :, None] < torch.tensor(p, device=dev)[:, None, None]
+    )
+    cols = (
+        torch.arange(max(n), device=dev)[None, None, :] < torch.tensor(n, device=dev)[:, None, None]
+    )
     return xi * (rows & cols)[:, None].to(dtype)
 
 
@@ -98,10 +104,20 @@ def store_patterns(rule: str, patterns: torch.Tensor) -> torch.Tensor:
         x = xi[..., mu, :]
         field = (w @ x[..., None])[..., 0]
         # h_ij = sum_{k != i, j} w_ik x_k = field_i - w_ii x_i - w_ij x_j
-        h = field[..., :, None] - torch.diagonal(w, dim1=-2, dim2=-1)[..., :, None] * x[..., :, None]
+        h = (
+            field[..., :, None]
+            - torch.diagonal(w, dim1=-2, dim2=-1)[..., :, None] * x[..., :, None]
+        )
         h = h - w * x[..., None, :]
-        w = w + (x[..., :, None] * x[..., None, :] - x[..., :, None] * h.transpose(-1, -2)
-                 - h * x[..., None, :]) / n
+        w = (
+            w
+            + (
+                x[..., :, None] * x[..., None, :]
+                - x[..., :, None] * h.transpose(-1, -2)
+                - h * x[..., None, :]
+            )
+            / n
+        )
     return w
 
 
@@ -156,7 +172,9 @@ def one_step_errors(
     """
     gen = generator or make_generator(seed, resolve_device(device))
     p = np.array(_sizes(n_patterns, "n_patterns"))
-    n = np.array(_sizes([n_neurons] * len(p) if np.ndim(n_neurons) == 0 else n_neurons, "n_neurons", 2))
+    n = np.array(
+        _sizes([n_neurons] * len(p) if np.ndim(n_neurons) == 0 else n_neurons, "n_neurons", 2)
+    )
     # Hebbian fields N·h are integers |N·h| ≤ N·P, exact in float32 below 2^24
     dtype = torch.float32 if rule == "hebbian" and int((n * p).max()) < 2**24 else torch.float64
     xi = padded_patterns(n, p, n_trials, generator=gen, dtype=dtype)  # (L, T, Pm, Nm)
@@ -169,9 +187,11 @@ def one_step_errors(
             fields[l, :, :pl, :nl] = x @ store_patterns(rule, x).transpose(-1, -2)
     stab = fields * xi
     real = xi != 0
-    wrong = ((stab < 0).to(dtype) + 0.5 * ((stab == 0) & real).to(dtype))
-    per_trial = wrong.double().sum((-1, -2)) / torch.tensor(n * p, dtype=torch.float64,
-                                                              device=xi.device)[:, None]
+    wrong = (stab < 0).to(dtype) + 0.5 * ((stab == 0) & real).to(dtype)
+    per_trial = (
+        wrong.double().sum((-1, -2))
+        / torch.tensor(n * p, dtype=torch.float64, device=xi.device)[:, None]
+    )
     n_err = (stab < 0).sum((-1, -2))
     n_tie = ((stab == 0) & real).sum((-1, -2)).double()
     stable = (n_err == 0).double() * torch.pow(0.5, n_tie)
@@ -180,8 +200,13 @@ def one_step_errors(
     err_se = (per_trial.std(1) / math.sqrt(t)).cpu().numpy() if t > 1 else np.full(len(p), np.nan)
     allst = stable.mean(1).cpu().numpy()
     return OneStepResult(
-        n_neurons=n, n_patterns=p, error_rate=err, error_stderr=err_se, all_stable=allst,
-        all_stable_stderr=np.sqrt(np.maximum(allst * (1 - allst), 0.25 / t) / t), n_trials=t,
+        n_neurons=n,
+        n_patterns=p,
+        error_rate=err,
+        error_stderr=err_se,
+        all_stable=allst,
+        all_stable_stderr=np.sqrt(np.maximum(allst * (1 - allst), 0.25 / t) / t),
+        n_trials=t,
     )
 
 
@@ -239,7 +264,10 @@ def async_retrieval(
     xi = xi.reshape(L * T, -1, n)
     m = (s * xi[:, 0, :]).sum(-1) / n
     return RetrievalResult(
-        alpha=p / n, n_neurons=n, overlap=m.reshape(L, T).cpu().numpy(), sweeps=sweeps,
+        alpha=p / n,
+        n_neurons=n,
+        overlap=m.reshape(L, T).cpu().numpy(),
+        sweeps=sweeps,
         converged=done.reshape(L, T).cpu().numpy(),
     )
 
@@ -325,7 +353,10 @@ def dense_one_step_errors(
     per_trial = wrong.sum((-1, -2)) / torch.tensor(n * q, dtype=xi.dtype, device=xi.device)[:, None]
     t = per_trial.shape[1]
     return DenseResult(
-        n_neurons=n, n_patterns=k, degree=d, error_rate=per_trial.mean(1).cpu().numpy(),
+        n_neurons=n,
+        n_patterns=k,
+        degree=d,
+        error_rate=per_trial.mean(1).cpu().numpy(),
         error_stderr=(per_trial.std(1) / math.sqrt(t)).cpu().numpy(),
     )
 
@@ -392,14 +423,21 @@ def modern_one_step_retrieval(
     gram = targets @ xi.transpose(-1, -2)  # (L, T, Q, P)
     own = torch.diagonal(gram[..., :q], dim1=-2, dim2=-1)
     others = gram.masked_fill(~real[:, :, None, :], -math.inf)
-    others = others.scatter(-1, torch.arange(q, device=xi.device).expand(*gram.shape[:2], q)[..., None], -math.inf)
+    others = others.scatter(
+        -1, torch.arange(q, device=xi.device).expand(*gram.shape[:2], q)[..., None], -math.inf
+    )
     separation = own - others.max(-1).values
     bound = theory.modern_retrieval_error_bound(
         p[:, None, None], beta, separation.cpu().numpy(), math.sqrt(n), distance
     )
     return ModernResult(
-        n_patterns=p, dim=n, beta=float(beta), distance=float(distance),
-        error=error.cpu().numpy(), bound=np.asarray(bound), exact=exact.cpu().numpy(),
+        n_patterns=p,
+        dim=n,
+        beta=float(beta),
+        distance=float(distance),
+        error=error.cpu().numpy(),
+        bound=np.asarray(bound),
+        exact=exact.cpu().numpy(),
     )
 
 
@@ -448,7 +486,9 @@ def separable_fraction(
     dev = gen.device
     x = torch.randn(len(p), t, max(p), n, generator=gen, device=dev, dtype=torch.float64)
     y = torch.randint(0, 2, (len(p), t, max(p)), generator=gen, device=dev).to(x.dtype) * 2 - 1
-    real = torch.arange(max(p), device=dev)[None, None, :] < torch.tensor(p, device=dev)[:, None, None]
+    real = (
+        torch.arange(max(p), device=dev)[None, None, :] < torch.tensor(p, device=dev)[:, None, None]
+    )
     z = (y * real)[..., None] * x  # rows y_p x_p, zero for padding
     w = torch.zeros(len(p), t, n, dtype=x.dtype, device=dev)
     with single_cpu_thread(dev):
@@ -465,8 +505,9 @@ def separable_fraction(
     z_np = z.cpu().numpy()
     for l, trial in progress(todo, total=len(todo), desc="separability LPs", enabled=show_progress):
         rows = z_np[l, trial, : p[l]]
-        res = optimize.linprog(np.zeros(n), A_ub=-rows, b_ub=-np.ones(p[l]), bounds=(None, None),
-                               method="highs")
+        res = optimize.linprog(
+            np.zeros(n), A_ub=-rows, b_ub=-np.ones(p[l]), bounds=(None, None), method="highs"
+        )
         sep[l, trial] = res.status == 0
     return SeparabilityResult(n_inputs=n, n_patterns=p, separable=sep)
 
@@ -486,9 +527,16 @@ def _timed(timings: dict, key: str, start: float) -> float:
     "½·erfc(√(N/2P)) of the bits (exactly: the binomial crosstalk tail at finite N).",
     source="Hopfield (1982); Amit, Gutfreund & Sompolinsky (1985); Hertz, Krogh & Palmer (1991) §2.2",
     configs={
-        "smoke": {"n_neurons": 100, "alphas": [0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5], "n_trials": 16},
-        "quick": {"n_neurons": 256, "alphas": [0.04, 0.06, 0.08, 0.1, 0.12, 0.15, 0.2, 0.25,
-                                               0.3, 0.4, 0.5], "n_trials": 48},
+        "smoke": {
+            "n_neurons": 100,
+            "alphas": [0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5],
+            "n_trials": 16,
+        },
+        "quick": {
+            "n_neurons": 256,
+            "alphas": [0.04, 0.06, 0.08, 0.1, 0.12, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5],
+            "n_trials": 48,
+        },
         "paper": {"n_neurons": 2000, "alphas": [0.02 * k for k in range(1, 26)], "n_trials": 64},
     },
 )
@@ -504,11 +552,21 @@ def crosstalk(config: Mapping, rt: Runtime) -> Evidence:
     # across-trial standard error, floored by the binomial error of independent bits
     se = np.maximum(res.error_stderr, np.sqrt(exact * (1 - exact) / (n * p * res.n_trials)))
     z = np.abs(res.error_rate - exact) / se
-    rows = [dict(n_neurons=n, n_patterns=int(pp), alpha=pp / n, predicted=float(e), measured=float(m),
-                 spread=float(s), predicted_asymptotic=float(a))
-            for pp, e, m, s, a in zip(p, exact, res.error_rate, se, asym)]
-    fig, ax = claim_figure("hopfield.crosstalk", f"Hebbian one-step bit errors, N={n}, "
-                           f"{res.n_trials} trials")
+    rows = [
+        dict(
+            n_neurons=n,
+            n_patterns=int(pp),
+            alpha=pp / n,
+            predicted=float(e),
+            measured=float(m),
+            spread=float(s),
+            predicted_asymptotic=float(a),
+        )
+        for pp, e, m, s, a in zip(p, exact, res.error_rate, se, asym)
+    ]
+    fig, ax = claim_figure(
+        "hopfield.crosstalk", f"Hebbian one-step bit errors, N={n}, {res.n_trials} trials"
+    )
     grid = np.linspace(p.min(), p.max(), 200)
     plot_theory(ax, grid / n, theory.bit_error_probability(n, grid), label="½erfc(√(N/2P))")
     plot_theory(ax, p / n, exact, label="exact binomial, N=%d" % n, color="C2", lw=1.2, ls="--")
@@ -518,13 +576,23 @@ def crosstalk(config: Mapping, rt: Runtime) -> Evidence:
     _timed(timings, "plot_s", t0)
     return Evidence(
         rows=rows,
-        checks=(Check("max |z| vs exact binomial tail", float(z.max()), 4.0, "<=",
-                      "4 Monte-Carlo standard errors (across-trial, floored by the binomial error)"),),
+        checks=(
+            Check(
+                "max |z| vs exact binomial tail",
+                float(z.max()),
+                4.0,
+                "<=",
+                "4 Monte-Carlo standard errors (across-trial, floored by the binomial error)",
+            ),
+        ),
         figure=fig,
-        summary=f"N={n}: max |z|={z.max():.2f} over {len(p)} loads; at α={p[-1]/n:.2f} measured "
+        summary=f"N={n}: max |z|={z.max():.2f} over {len(p)} loads; at α={p[-1] / n:.2f} measured "
         f"{res.error_rate[-1]:.4f} vs exact {exact[-1]:.4f} (asymptotic {asym[-1]:.4f})",
-        extras={"max_rel_dev_from_asymptotic": float(np.max(np.abs(res.error_rate - asym)[asym > 1e-3]
-                                                             / asym[asym > 1e-3]))},
+        extras={
+            "max_rel_dev_from_asymptotic": float(
+                np.max(np.abs(res.error_rate - asym)[asym > 1e-3] / asym[asym > 1e-3])
+            )
+        },
         timings=timings,
     )
 
@@ -547,15 +615,30 @@ def _crossing(x: np.ndarray, f: np.ndarray, level: float = 0.5) -> float:
     "sits above α_c at finite N, extrapolates as α_50(N) = α_c + b/√N to α_c ≈ 0.138.",
     source="Amit, Gutfreund & Sompolinsky, Phys. Rev. Lett. 55, 1530 (1985); Ann. Phys. 173, 30 (1987)",
     configs={
-        "smoke": {"sizes": [128, 256, 512], "low_alphas": [0.04, 0.08],
-                  "high_alphas": [0.12, 0.15, 0.18, 0.21, 0.24, 0.27, 0.3, 0.34], "n_trials": 24,
-                  "max_sweeps": 12, "fit_order": 1},
-        "quick": {"sizes": [100, 200, 400, 800], "low_alphas": [0.02, 0.04, 0.06, 0.08, 0.1],
-                  "high_alphas": [0.12, 0.14, 0.16, 0.18, 0.2, 0.22, 0.24, 0.26, 0.28, 0.3, 0.34],
-                  "n_trials": 48, "max_sweeps": 15, "fit_order": 2},
-        "paper": {"sizes": [250, 500, 1000, 2000, 4000], "low_alphas": [0.02, 0.04, 0.06, 0.08, 0.1],
-                  "high_alphas": [0.12 + 0.01 * k for k in range(19)], "n_trials": 256,
-                  "max_sweeps": 50, "fit_order": 2},
+        "smoke": {
+            "sizes": [128, 256, 512],
+            "low_alphas": [0.04, 0.08],
+            "high_alphas": [0.12, 0.15, 0.18, 0.21, 0.24, 0.27, 0.3, 0.34],
+            "n_trials": 24,
+            "max_sweeps": 12,
+            "fit_order": 1,
+        },
+        "quick": {
+            "sizes": [100, 200, 400, 800],
+            "low_alphas": [0.02, 0.04, 0.06, 0.08, 0.1],
+            "high_alphas": [0.12, 0.14, 0.16, 0.18, 0.2, 0.22, 0.24, 0.26, 0.28, 0.3, 0.34],
+            "n_trials": 48,
+            "max_sweeps": 15,
+            "fit_order": 2,
+        },
+        "paper": {
+            "sizes": [250, 500, 1000, 2000, 4000],
+            "low_alphas": [0.02, 0.04, 0.06, 0.08, 0.1],
+            "high_alphas": [0.12 + 0.01 * k for k in range(19)],
+            "n_trials": 256,
+            "max_sweeps": 50,
+            "fit_order": 2,
+        },
     },
 )
 def ags_overlap_claim(config: Mapping, rt: Runtime) -> Evidence:
@@ -569,8 +652,14 @@ def ags_overlap_claim(config: Mapping, rt: Runtime) -> Evidence:
     results = {}
     for k, n in enumerate(sizes):  # N differs; each size is one batched program over loads × trials
         p = np.maximum(1, np.round(alphas * n).astype(int))
-        res = async_retrieval(n, p, config["n_trials"], max_sweeps=config["max_sweeps"],
-                              generator=rt.generator(k), show_progress=rt.progress)
+        res = async_retrieval(
+            n,
+            p,
+            config["n_trials"],
+            max_sweeps=config["max_sweeps"],
+            generator=rt.generator(k),
+            show_progress=rt.progress,
+        )
         results[n] = res
         t = res.overlap.shape[1]
         frac = (res.overlap > threshold).mean(1)
@@ -583,8 +672,16 @@ def ags_overlap_claim(config: Mapping, rt: Runtime) -> Evidence:
             ret = m[m > threshold]
             meas = float(ret.mean()) if len(ret) else float("nan")
             se = float(ret.std() / math.sqrt(len(ret))) if len(ret) > 1 else float("nan")
-            rows.append(dict(n_neurons=n, alpha=float(res.alpha[j]), predicted=float(predicted[j]),
-                             measured=meas, spread=se, retrieved_fraction=float(frac[j])))
+            rows.append(
+                dict(
+                    n_neurons=n,
+                    alpha=float(res.alpha[j]),
+                    predicted=float(predicted[j]),
+                    measured=meas,
+                    spread=se,
+                    retrieved_fraction=float(frac[j]),
+                )
+            )
             if j < n_low:
                 low_dev.append(abs(meas - predicted[j]))
                 low_bound.append(4 * (0 if math.isnan(se) else se) + 2.0 / n)
@@ -604,40 +701,74 @@ def ags_overlap_claim(config: Mapping, rt: Runtime) -> Evidence:
     grid = np.linspace(0, 0.3, 400)
     plot_theory(axes[0], grid, theory.ags_overlap(grid), label="AGS m(α), N→∞")
     for k, n in enumerate(sizes):
-        plot_measured(axes[0], results[n].alpha, results[n].overlap.mean(1),
-                      results[n].overlap.std(1) / math.sqrt(results[n].overlap.shape[1]),
-                      label=f"N={n} (all trials)", color=f"C{k + 3}", ms=3)
+        plot_measured(
+            axes[0],
+            results[n].alpha,
+            results[n].overlap.mean(1),
+            results[n].overlap.std(1) / math.sqrt(results[n].overlap.shape[1]),
+            label=f"N={n} (all trials)",
+            color=f"C{k + 3}",
+            ms=3,
+        )
     axes[0].axvline(alpha_c, color="0.5", ls=":", lw=1)
     axes[0].set(xlabel="load α = P/N", ylabel="final overlap m")
     axes[0].legend(fontsize=7)
     plot_measured(axes[1], x, a50, a50_se, label="α_50(N): 50% retrieve")
     xx = np.linspace(0, x.max() * 1.05, 50)
     fit_label = "fit α_∞ + b/√N" + (" + c/N" if config["fit_order"] > 1 else "")
-    plot_theory(axes[1], xx, sum(c * xx**k for k, c in enumerate(coef)), label=fit_label, color="C1",
-                lw=1.2)
+    plot_theory(
+        axes[1], xx, sum(c * xx**k for k, c in enumerate(coef)), label=fit_label, color="C1", lw=1.2
+    )
     axes[1].axhline(alpha_c, color="C0", lw=2, label=f"AGS α_c={alpha_c:.4f}")
     axes[1].set(xlabel="1/√N", ylabel="retrieval transition α_50")
     axes[1].legend(fontsize=7)
     _timed(timings, "plot_s", t0)
     checks = (
-        Check("max (|m − m_AGS| − tol) for α ≤ 0.1", float(low_dev[worst] - low_bound[worst]), 0.0,
-              "<=", "tol = 4 standard errors of the mean retrieved overlap + 2/N (one flipped bit)"),
-        Check("|α_50(∞) − α_c| / se", abs(alpha_inf - alpha_c) / alpha_inf_se, 3.0, "<=",
-              "3 standard errors of the weighted extrapolation in 1/√N (binomial error of each α_50)"),
-        Check("max over N of (α_50(next N) − α_50(N)) / se", float(np.max(
-                  np.diff(a50) / np.sqrt(a50_se[1:] ** 2 + a50_se[:-1] ** 2))), 3.0, "<=",
-              "the finite-size excess shrinks with N (published 0.19, 0.165, 0.155 at N=250, 1000, "
-              "4000): no rise beyond 3 standard errors"),
-        Check("min over N of α_50(N) − α_c", float(np.min(a50) - alpha_c), 0.0, ">=",
-              "finite-size retrieval extends above α_c (REFERENCES: α_50≈0.19 at N=250)"),
+        Check(
+            "max (|m − m_AGS| − tol) for α ≤ 0.1",
+            float(low_dev[worst] - low_bound[worst]),
+            0.0,
+            "<=",
+            "tol = 4 standard errors of the mean retrieved overlap + 2/N (one flipped bit)",
+        ),
+        Check(
+            "|α_50(∞) − α_c| / se",
+            abs(alpha_inf - alpha_c) / alpha_inf_se,
+            3.0,
+            "<=",
+            "3 standard errors of the weighted extrapolation in 1/√N (binomial error of each α_50)",
+        ),
+        Check(
+            "max over N of (α_50(next N) − α_50(N)) / se",
+            float(np.max(np.diff(a50) / np.sqrt(a50_se[1:] ** 2 + a50_se[:-1] ** 2))),
+            3.0,
+            "<=",
+            "the finite-size excess shrinks with N (published 0.19, 0.165, 0.155 at N=250, 1000, "
+            "4000): no rise beyond 3 standard errors",
+        ),
+        Check(
+            "min over N of α_50(N) − α_c",
+            float(np.min(a50) - alpha_c),
+            0.0,
+            ">=",
+            "finite-size retrieval extends above α_c (REFERENCES: α_50≈0.19 at N=250)",
+        ),
     )
     return Evidence(
-        rows=rows, checks=checks, figure=fig,
+        rows=rows,
+        checks=checks,
+        figure=fig,
         summary=f"m(α≤0.1) within tolerance (worst |Δm|={max(low_dev):.4f}); α_50(N)="
         + ", ".join(f"{a:.3f}" for a in a50)
         + f" for N={sizes}; extrapolated α_50(∞)={alpha_inf:.3f}±{alpha_inf_se:.3f} vs α_c={alpha_c:.4f}",
-        extras={"alpha_50": a50.tolist(), "alpha_50_se": a50_se.tolist(), "alpha_inf": alpha_inf,
-                "alpha_inf_se": alpha_inf_se, "fit_coefficients": coef.tolist(), "alpha_c": alpha_c},
+        extras={
+            "alpha_50": a50.tolist(),
+            "alpha_50_se": a50_se.tolist(),
+            "alpha_inf": alpha_inf,
+            "alpha_inf_se": alpha_inf_se,
+            "fit_coefficients": coef.tolist(),
+            "alpha_c": alpha_c,
+        },
         timings=timings,
     )
 
@@ -648,11 +779,21 @@ def ags_overlap_claim(config: Mapping, rt: Runtime) -> Evidence:
     "follows the finite-N McEliece law exp(−NP·P_err) = ½ and approaches N/(4 ln N) from above.",
     source="McEliece, Posner, Rodemich & Venkatesh, IEEE Trans. Inf. Theory 33, 461 (1987)",
     configs={
-        "smoke": {"sizes": [50, 100, 200], "n_trials": 48, "rel_grid": [0.6, 0.8, 1.0, 1.2, 1.4, 1.7]},
-        "quick": {"sizes": [64, 128, 256, 512], "n_trials": 96,
-                  "rel_grid": [0.5, 0.65, 0.8, 0.9, 1.0, 1.1, 1.2, 1.35, 1.5, 1.7]},
-        "paper": {"sizes": [128, 256, 512, 1024, 2048, 4096], "n_trials": 512,
-                  "rel_grid": [0.5 + 0.1 * k for k in range(13)]},
+        "smoke": {
+            "sizes": [50, 100, 200],
+            "n_trials": 48,
+            "rel_grid": [0.6, 0.8, 1.0, 1.2, 1.4, 1.7],
+        },
+        "quick": {
+            "sizes": [64, 128, 256, 512],
+            "n_trials": 96,
+            "rel_grid": [0.5, 0.65, 0.8, 0.9, 1.0, 1.1, 1.2, 1.35, 1.5, 1.7],
+        },
+        "paper": {
+            "sizes": [128, 256, 512, 1024, 2048, 4096],
+            "n_trials": 512,
+            "rel_grid": [0.5 + 0.1 * k for k in range(13)],
+        },
     },
 )
 def mceliece(config: Mapping, rt: Runtime) -> Evidence:
@@ -685,41 +826,76 @@ def mceliece(config: Mapping, rt: Runtime) -> Evidence:
     p50_meas, p50_se = np.array(p50_meas), np.array(p50_se)
     asym = np.asarray(theory.mceliece_capacity(sizes))
     rel_dev = np.abs(p50_meas - p50_pred) / p50_se
-    rows = [dict(n_neurons=int(n), predicted=float(a), measured=float(m), spread=float(s),
-                 predicted_finite_n=float(f), ratio_to_asymptotic=float(m / a))
-            for n, a, m, s, f in zip(sizes, asym, p50_meas, p50_se, p50_pred)]
+    rows = [
+        dict(
+            n_neurons=int(n),
+            predicted=float(a),
+            measured=float(m),
+            spread=float(s),
+            predicted_finite_n=float(f),
+            ratio_to_asymptotic=float(m / a),
+        )
+        for n, a, m, s, f in zip(sizes, asym, p50_meas, p50_se, p50_pred)
+    ]
     fig, axes = claim_figure("hopfield.mceliece", "all P patterns one-step stable", ncols=2)
     nn = np.geomspace(sizes.min() * 0.8, sizes.max() * 1.25, 100)
     plot_theory(axes[0], nn, theory.mceliece_capacity(nn), label="N/(4 ln N)")
-    plot_theory(axes[0], sizes, p50_pred, label="finite N: e^{−NP·P_err}=½", color="C2", lw=1.2, ls="--")
+    plot_theory(
+        axes[0], sizes, p50_pred, label="finite N: e^{−NP·P_err}=½", color="C2", lw=1.2, ls="--"
+    )
     plot_measured(axes[0], sizes, p50_meas, p50_se, label="measured P_50")
     axes[0].set(xscale="log", yscale="log", xlabel="N", ylabel="capacity P_50")
     axes[0].legend(fontsize=7)
     for k, n in enumerate(sizes):
         sel = grid_n == n
         plot_theory(axes[1], grid_p[sel] / n, pred[sel], label=None, color=f"C{k}", lw=1)
-        plot_measured(axes[1], grid_p[sel] / n, res.all_stable[sel], res.all_stable_stderr[sel],
-                      label=f"N={n}", color=f"C{k}", ms=3)
+        plot_measured(
+            axes[1],
+            grid_p[sel] / n,
+            res.all_stable[sel],
+            res.all_stable_stderr[sel],
+            label=f"N={n}",
+            color=f"C{k}",
+            ms=3,
+        )
     axes[1].set(xlabel="α = P/N", ylabel="P(all patterns stable)")
     axes[1].legend(fontsize=7)
     _timed(timings, "plot_s", t0)
     ratio = p50_meas / asym
     checks = (
-        Check("max |P_50 − finite-N prediction| / se", float(rel_dev.max()), 3.0, "<=",
-              "3 standard errors of P_50 (binomial error at the crossing / slope, + ½ for the integer grid)"),
-        Check("P_50/(N/4lnN) at largest N − at smallest N", float(ratio[-1] - ratio[0]), 0.0, "<=",
-              "McEliece is the N→∞ limit: the excess ratio must shrink as N grows"),
+        Check(
+            "max |P_50 − finite-N prediction| / se",
+            float(rel_dev.max()),
+            3.0,
+            "<=",
+            "3 standard errors of P_50 (binomial error at the crossing / slope, + ½ for the integer grid)",
+        ),
+        Check(
+            "P_50/(N/4lnN) at largest N − at smallest N",
+            float(ratio[-1] - ratio[0]),
+            0.0,
+            "<=",
+            "McEliece is the N→∞ limit: the excess ratio must shrink as N grows",
+        ),
     )
     return Evidence(
-        rows=rows, checks=checks, figure=fig,
-        summary="P_50 measured " + ", ".join(f"{m:.1f}" for m in p50_meas) + " vs finite-N "
-        + ", ".join(f"{m:.1f}" for m in p50_pred) + f" for N={sizes.tolist()}; ratio to N/(4 ln N) "
+        rows=rows,
+        checks=checks,
+        figure=fig,
+        summary="P_50 measured "
+        + ", ".join(f"{m:.1f}" for m in p50_meas)
+        + " vs finite-N "
+        + ", ".join(f"{m:.1f}" for m in p50_pred)
+        + f" for N={sizes.tolist()}; ratio to N/(4 ln N) "
         f"{ratio[0]:.2f} → {ratio[-1]:.2f}",
-        extras={"p50_measured": p50_meas.tolist(), "p50_finite_n": p50_pred.tolist(),
-                "ratio_to_asymptotic": ratio.tolist(),
-                # errors cluster on a few patterns, so the Poisson form underestimates P(all stable)
-                # away from the crossing; recorded, not checked
-                "max_z_all_stable_vs_poisson": float(z.max())},
+        extras={
+            "p50_measured": p50_meas.tolist(),
+            "p50_finite_n": p50_pred.tolist(),
+            "ratio_to_asymptotic": ratio.tolist(),
+            # errors cluster on a few patterns, so the Poisson form underestimates P(all stable)
+            # away from the crossing; recorded, not checked
+            "max_z_all_stable_vs_poisson": float(z.max()),
+        },
         timings=timings,
     )
 
@@ -740,17 +916,26 @@ def cover(config: Mapping, rt: Runtime) -> Evidence:
     t0 = time.perf_counter()
     n = config["n_inputs"]
     p = np.unique(np.round(np.asarray(config["alphas"]) * n).astype(int))
-    res = separable_fraction(n, p, config["n_trials"], generator=rt.generator(0),
-                             show_progress=rt.progress)
+    res = separable_fraction(
+        n, p, config["n_trials"], generator=rt.generator(0), show_progress=rt.progress
+    )
     t0 = _timed(timings, "simulate_s", t0)
     pred = np.asarray(theory.separable_probability(p, n))
     t = res.separable.shape[1]
     se = np.sqrt(np.maximum(pred * (1 - pred), 0.25 / t) / t)
     frac = res.fraction
     z = np.abs(frac - pred) / se
-    rows = [dict(n_inputs=n, n_patterns=int(pp), alpha=pp / n, predicted=float(q), measured=float(f),
-                 spread=float(np.sqrt(f * (1 - f) / t)))
-            for pp, q, f in zip(p, pred, frac)]
+    rows = [
+        dict(
+            n_inputs=n,
+            n_patterns=int(pp),
+            alpha=pp / n,
+            predicted=float(q),
+            measured=float(f),
+            spread=float(np.sqrt(f * (1 - f) / t)),
+        )
+        for pp, q, f in zip(p, pred, frac)
+    ]
     fig, ax = claim_figure("hopfield.cover", f"random dichotomies, N={n}, {t} trials")
     grid = np.arange(n, int(p.max()) + 1)
     plot_theory(ax, grid / n, theory.separable_probability(grid, n), label="C(P,N)/2^P")
@@ -760,13 +945,29 @@ def cover(config: Mapping, rt: Runtime) -> Evidence:
     ax.legend(fontsize=8)
     _timed(timings, "plot_s", t0)
     at2 = np.nonzero(p == 2 * n)[0]
-    checks = [Check("max |z| vs C(P,N)/2^P", float(z.max()), 4.0, "<=",
-                    "4 binomial standard errors of the separable fraction")]
+    checks = [
+        Check(
+            "max |z| vs C(P,N)/2^P",
+            float(z.max()),
+            4.0,
+            "<=",
+            "4 binomial standard errors of the separable fraction",
+        )
+    ]
     if len(at2):
-        checks.append(Check("|fraction(P=2N) − ½| / se", float(z[at2[0]]), 4.0, "<=",
-                            "4 binomial standard errors; Cover gives exactly ½ at P = 2N"))
+        checks.append(
+            Check(
+                "|fraction(P=2N) − ½| / se",
+                float(z[at2[0]]),
+                4.0,
+                "<=",
+                "4 binomial standard errors; Cover gives exactly ½ at P = 2N",
+            )
+        )
     return Evidence(
-        rows=rows, checks=tuple(checks), figure=fig,
+        rows=rows,
+        checks=tuple(checks),
+        figure=fig,
         summary=f"N={n}: max |z|={z.max():.2f}; fraction at P=2N "
         + (f"{frac[at2[0]]:.3f} (theory 0.5)" if len(at2) else "not on grid"),
         timings=timings,
@@ -779,13 +980,28 @@ def cover(config: Mapping, rt: Runtime) -> Evidence:
     "½erfc(√(N^(n−1)/(2(2n−3)!!K))), so its capacity at fixed error grows like N^(n−1).",
     source="Krotov & Hopfield, NeurIPS 2016 (Dense associative memory for pattern recognition)",
     configs={
-        "smoke": {"degrees": {"2": [32, 64, 128], "3": [24, 32, 48]}, "loads": [0.25, 0.4],
-                  "n_trials": 16, "n_probes": 4},
-        "quick": {"degrees": {"2": [50, 100, 200, 400], "3": [24, 32, 48, 64], "4": [12, 16, 20, 28]},
-                  "loads": [0.2, 0.3, 0.45], "n_trials": 32, "n_probes": 4},
-        "paper": {"degrees": {"2": [100, 200, 400, 800, 1600], "3": [32, 64, 128, 256],
-                              "4": [16, 24, 32, 48, 64]}, "loads": [0.15, 0.2, 0.3, 0.45],
-                  "n_trials": 256, "n_probes": 16},
+        "smoke": {
+            "degrees": {"2": [32, 64, 128], "3": [24, 32, 48]},
+            "loads": [0.25, 0.4],
+            "n_trials": 16,
+            "n_probes": 4,
+        },
+        "quick": {
+            "degrees": {"2": [50, 100, 200, 400], "3": [24, 32, 48, 64], "4": [12, 16, 20, 28]},
+            "loads": [0.2, 0.3, 0.45],
+            "n_trials": 32,
+            "n_probes": 4,
+        },
+        "paper": {
+            "degrees": {
+                "2": [100, 200, 400, 800, 1600],
+                "3": [32, 64, 128, 256],
+                "4": [16, 24, 32, 48, 64],
+            },
+            "loads": [0.15, 0.2, 0.3, 0.45],
+            "n_trials": 256,
+            "n_probes": 16,
+        },
     },
 )
 def dense(config: Mapping, rt: Runtime) -> Evidence:
@@ -802,13 +1018,18 @@ def dense(config: Mapping, rt: Runtime) -> Evidence:
         deg = int(deg_s)
         dfact = float(np.prod(np.arange(2 * deg - 3, 0, -2)))
         nn = np.repeat(sizes, len(loads))
-        kk = np.maximum(config["n_probes"], np.round(np.tile(loads, len(sizes)) * nn ** (deg - 1) / dfact))
+        kk = np.maximum(
+            config["n_probes"], np.round(np.tile(loads, len(sizes)) * nn ** (deg - 1) / dfact)
+        )
         kk = kk.astype(int)
-        res = dense_one_step_errors(nn, kk, deg, config["n_trials"],
-                                    n_probes=config["n_probes"], generator=rt.generator(k))
+        res = dense_one_step_errors(
+            nn, kk, deg, config["n_trials"], n_probes=config["n_probes"], generator=rt.generator(k)
+        )
         pred = np.asarray(theory.dense_bit_error_probability(nn, kk, deg, method="finite"))
-        se = np.maximum(res.error_stderr, np.sqrt(pred * (1 - pred) / (nn * config["n_probes"]
-                                                                       * config["n_trials"])))
+        se = np.maximum(
+            res.error_stderr,
+            np.sqrt(pred * (1 - pred) / (nn * config["n_probes"] * config["n_trials"])),
+        )
         z = np.abs(res.error_rate - pred) / se
         probit = lambda e: stats.norm.isf(np.clip(e, 1e-12, 0.5 - 1e-12))  # noqa: E731
         a_pts, a_fin_pts = probit(res.error_rate) ** 2 * kk, probit(pred) ** 2 * kk
@@ -831,18 +1052,55 @@ def dense(config: Mapping, rt: Runtime) -> Evidence:
         raw = float((cov @ design.T @ (w * np.log(a_meas)))[1])
         exps[deg] = (slope, float(math.sqrt(cov[1, 1])), raw)
         for n, am, ase, ap, af in zip(sizes, a_meas, a_se, a_pred, a_fin):
-            rows.append(dict(degree=deg, n_neurons=int(n), predicted=float(ap), measured=float(am),
-                             spread=float(ase), predicted_finite_n=float(af)))
-        checks.append(Check(f"n={deg}: max |z| of bit-error rate vs finite-N theory", float(z.max()),
-                            4.0, "<=", "4 Monte-Carlo standard errors (across trials, binomial floor)"))
-        checks.append(Check(f"n={deg}: |exponent − (n−1)| / se", abs(slope - (deg - 1)) / exps[deg][1],
-                            4.0, "<=", "4 standard errors of the weighted log-log fit of z²K vs N"))
+            rows.append(
+                dict(
+                    degree=deg,
+                    n_neurons=int(n),
+                    predicted=float(ap),
+                    measured=float(am),
+                    spread=float(ase),
+                    predicted_finite_n=float(af),
+                )
+            )
+        checks.append(
+            Check(
+                f"n={deg}: max |z| of bit-error rate vs finite-N theory",
+                float(z.max()),
+                4.0,
+                "<=",
+                "4 Monte-Carlo standard errors (across trials, binomial floor)",
+            )
+        )
+        checks.append(
+            Check(
+                f"n={deg}: |exponent − (n−1)| / se",
+                abs(slope - (deg - 1)) / exps[deg][1],
+                4.0,
+                "<=",
+                "4 standard errors of the weighted log-log fit of z²K vs N",
+            )
+        )
         x = np.geomspace(min(sizes) * 0.9, max(sizes) * 1.1, 50)
-        plot_theory(axes[0], x, x ** (deg - 1) / dfact, label=f"N^{deg - 1}/{int(dfact)}", color=f"C{k}")
-        plot_measured(axes[0], sizes, corrected, a_se * corrected / a_meas,
-                      label=f"n={deg} (finite-N corrected)", color=f"C{k}")
-        plot_measured(axes[1], nn ** (deg - 1) / (dfact * kk), res.error_rate, se,
-                      label=f"n={deg}", color=f"C{k}", ms=3)
+        plot_theory(
+            axes[0], x, x ** (deg - 1) / dfact, label=f"N^{deg - 1}/{int(dfact)}", color=f"C{k}"
+        )
+        plot_measured(
+            axes[0],
+            sizes,
+            corrected,
+            a_se * corrected / a_meas,
+            label=f"n={deg} (finite-N corrected)",
+            color=f"C{k}",
+        )
+        plot_measured(
+            axes[1],
+            nn ** (deg - 1) / (dfact * kk),
+            res.error_rate,
+            se,
+            label=f"n={deg}",
+            color=f"C{k}",
+            ms=3,
+        )
     t0 = _timed(timings, "simulate_s", t0)
     s = np.linspace(1.5, 8, 100)
     plot_theory(axes[1], s, stats.norm.sf(np.sqrt(s)), label="½erfc(√(S/2)), N→∞", color="C0")
@@ -852,9 +1110,14 @@ def dense(config: Mapping, rt: Runtime) -> Evidence:
     axes[1].legend(fontsize=7)
     _timed(timings, "plot_s", t0)
     return Evidence(
-        rows=rows, checks=tuple(checks), figure=fig,
-        summary="capacity exponent " + ", ".join(f"n={d}: {e[0]:.2f}±{e[1]:.2f} (raw {e[2]:.2f}; "
-                                                 f"theory {d - 1})" for d, e in exps.items()),
+        rows=rows,
+        checks=tuple(checks),
+        figure=fig,
+        summary="capacity exponent "
+        + ", ".join(
+            f"n={d}: {e[0]:.2f}±{e[1]:.2f} (raw {e[2]:.2f}; theory {d - 1})"
+            for d, e in exps.items()
+        ),
         extras={"exponents": {str(d): list(e) for d, e in exps.items()}},
         timings=timings,
     )
@@ -866,12 +1129,30 @@ def dense(config: Mapping, rt: Runtime) -> Evidence:
     "queries for P up to 32N, with error below the bound 2M(P−1)exp(−β(Δ_i − 2dM)).",
     source="Ramsauer et al., Hopfield Networks is All You Need, ICLR 2021 (arXiv:2008.02217), Thm 5",
     configs={
-        "smoke": {"dim": 32, "load_factors": [1, 4, 16, 32], "n_trials": 2, "beta": 1.0,
-                  "distance": 0.5, "n_probes": 16},
-        "quick": {"dim": 64, "load_factors": [1, 2, 4, 8, 16, 32], "n_trials": 8, "beta": 1.0,
-                  "distance": 0.5, "n_probes": 32},
-        "paper": {"dim": 256, "load_factors": [1, 4, 16, 64, 256], "n_trials": 16, "beta": 0.5,
-                  "distance": 1.0, "n_probes": 64},
+        "smoke": {
+            "dim": 32,
+            "load_factors": [1, 4, 16, 32],
+            "n_trials": 2,
+            "beta": 1.0,
+            "distance": 0.5,
+            "n_probes": 16,
+        },
+        "quick": {
+            "dim": 64,
+            "load_factors": [1, 2, 4, 8, 16, 32],
+            "n_trials": 8,
+            "beta": 1.0,
+            "distance": 0.5,
+            "n_probes": 32,
+        },
+        "paper": {
+            "dim": 256,
+            "load_factors": [1, 4, 16, 64, 256],
+            "n_trials": 16,
+            "beta": 0.5,
+            "distance": 1.0,
+            "n_probes": 64,
+        },
     },
 )
 def modern(config: Mapping, rt: Runtime) -> Evidence:
@@ -879,37 +1160,73 @@ def modern(config: Mapping, rt: Runtime) -> Evidence:
     t0 = time.perf_counter()
     n = config["dim"]
     p = np.asarray(config["load_factors"]) * n
-    res = modern_one_step_retrieval(n, p, config["n_trials"], beta=config["beta"],
-                                    distance=config["distance"], n_probes=config["n_probes"],
-                                    generator=rt.generator(0))
+    res = modern_one_step_retrieval(
+        n,
+        p,
+        config["n_trials"],
+        beta=config["beta"],
+        distance=config["distance"],
+        n_probes=config["n_probes"],
+        generator=rt.generator(0),
+    )
     t0 = _timed(timings, "simulate_s", t0)
     violations = int((res.error > res.bound * (1 + 1e-9)).sum())
     guaranteed = (res.bound < 1).mean((1, 2))  # error < 1 on every ±1 coordinate: sign is exact
     exact = res.exact.mean((1, 2))
     count = res.error[0].size
-    rows = [dict(n_patterns=int(pp), load=pp / n, predicted=float(np.median(b)), measured=float(np.median(e)),
-                 spread=float(np.quantile(e, 0.9) - np.median(e)), exact_fraction=float(x),
-                 guaranteed_fraction=float(g))
-            for pp, b, e, x, g in zip(p, res.bound, res.error, exact, guaranteed)]
+    rows = [
+        dict(
+            n_patterns=int(pp),
+            load=pp / n,
+            predicted=float(np.median(b)),
+            measured=float(np.median(e)),
+            spread=float(np.quantile(e, 0.9) - np.median(e)),
+            exact_fraction=float(x),
+            guaranteed_fraction=float(g),
+        )
+        for pp, b, e, x, g in zip(p, res.bound, res.error, exact, guaranteed)
+    ]
     fig, ax = claim_figure("hopfield.modern", f"N={n}, β={res.beta}, ‖ξ−x_i‖={res.distance}")
-    plot_theory(ax, p / n, [r["predicted"] for r in rows], label="bound 2M(P−1)e^{−β(Δ−2dM)} (median)")
-    plot_measured(ax, p / n, [r["measured"] for r in rows], [r["spread"] for r in rows],
-                  label="measured ‖ξ_new − x_i‖ (median, +90% quantile)")
+    plot_theory(
+        ax, p / n, [r["predicted"] for r in rows], label="bound 2M(P−1)e^{−β(Δ−2dM)} (median)"
+    )
+    plot_measured(
+        ax,
+        p / n,
+        [r["measured"] for r in rows],
+        [r["spread"] for r in rows],
+        label="measured ‖ξ_new − x_i‖ (median, +90% quantile)",
+    )
     ax.set(xscale="log", yscale="log", xlabel="load P/N", ylabel="one-step retrieval error")
     ax.legend(fontsize=7)
     _timed(timings, "plot_s", t0)
     checks = (
-        Check("queries whose error exceeds the bound", violations, 0, "<=",
-              "the bound is a theorem: no query may exceed it (1e-9 relative float slack)"),
-        Check(f"exact retrieval fraction at P={int(p[-1])}={int(p[-1] / n)}N minus guaranteed fraction",
-              float(exact[-1] - guaranteed[-1]), 0.0, ">=",
-              "a bound below 1 forces every sign to be right, so measured ≥ guaranteed"),
-        Check(f"exact retrieval fraction at P={int(p[-1] / n)}N", float(exact[-1]),
-              1 - 3 / count, ">=",
-              f"at most 3 of {count} queries may fail (Hebbian memory retrieves nothing at α ≫ 0.14)"),
+        Check(
+            "queries whose error exceeds the bound",
+            violations,
+            0,
+            "<=",
+            "the bound is a theorem: no query may exceed it (1e-9 relative float slack)",
+        ),
+        Check(
+            f"exact retrieval fraction at P={int(p[-1])}={int(p[-1] / n)}N minus guaranteed fraction",
+            float(exact[-1] - guaranteed[-1]),
+            0.0,
+            ">=",
+            "a bound below 1 forces every sign to be right, so measured ≥ guaranteed",
+        ),
+        Check(
+            f"exact retrieval fraction at P={int(p[-1] / n)}N",
+            float(exact[-1]),
+            1 - 3 / count,
+            ">=",
+            f"at most 3 of {count} queries may fail (Hebbian memory retrieves nothing at α ≫ 0.14)",
+        ),
     )
     return Evidence(
-        rows=rows, checks=checks, figure=fig,
+        rows=rows,
+        checks=checks,
+        figure=fig,
         summary=f"N={n}: exact one-step retrieval {exact[-1]:.3f} at P={int(p[-1])} "
         f"({int(p[-1] / n)}N); bound violations {violations}; guaranteed by bound {guaranteed[-1]:.3f}",
         timings=timings,

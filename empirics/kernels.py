@@ -27,9 +27,20 @@ __all__ = ["empirical_ntk", "kernel_drift", "KernelDrift", "NTKLinear", "ntk_mlp
 METHODS = ("auto", "structured", "jacobian", "ntvp")
 
 
-def ntk_mlp(d_in: int, width: int, depth: int, d_out: int = 1, *, activation: str = "relu",
-            w_std: float = 1.0, b_std: float = 0.0, readout_scale: float = 1.0, seed: int = 0,
-            device="auto", dtype=torch.float64) -> nn.Sequential:
+def ntk_mlp(
+    d_in: int,
+    width: int,
+    depth: int,
+    d_out: int = 1,
+    *,
+    activation: str = "relu",
+    w_std: float = 1.0,
+    b_std: float = 0.0,
+    readout_scale: float = 1.0,
+    seed: int = 0,
+    device="auto",
+    dtype=torch.float64,
+) -> nn.Sequential:
     """A ``depth``-hidden-layer MLP in NTK parameterization (the network of ``theory.kernels``).
 
     ``readout_scale`` multiplies the readout's weight factor: 1 is NTK scaling, ``1/√width`` is
@@ -41,9 +52,14 @@ def ntk_mlp(d_in: int, width: int, depth: int, d_out: int = 1, *, activation: st
     gen = torch.Generator().manual_seed(seed)
     layers, d = [], d_in
     for _ in range(depth):
-        layers += [NTKLinear(d, width, w_std, b_std, generator=gen, dtype=dtype), acts[activation]()]
+        layers += [
+            NTKLinear(d, width, w_std, b_std, generator=gen, dtype=dtype),
+            acts[activation](),
+        ]
         d = width
-    layers.append(NTKLinear(d, d_out, w_std, b_std, scale=readout_scale, generator=gen, dtype=dtype))
+    layers.append(
+        NTKLinear(d, d_out, w_std, b_std, scale=readout_scale, generator=gen, dtype=dtype)
+    )
     return nn.Sequential(*layers).to(resolve_device(device))
 
 
@@ -67,20 +83,31 @@ def _check_inputs(model, x1, x2):
             try:
                 x = torch.as_tensor(np.asarray(x, dtype=np.float64))
             except (TypeError, ValueError) as err:
-                raise TypeError(f"{name} must be a tensor or array, got {type(x).__name__}") from err
+                raise TypeError(
+                    f"{name} must be a tensor or array, got {type(x).__name__}"
+                ) from err
         if x.ndim < 2:
             raise ValueError(f"{name} must have a leading batch axis, got shape {tuple(x.shape)}")
         if not torch.isfinite(x).all():
             raise ValueError(f"{name} contains NaN or infinite values")
         xs.append(x.to(dtype=p.dtype, device=p.device))
     if xs[1] is not None and xs[1].shape[1:] != xs[0].shape[1:]:
-        raise ValueError(f"x1 and x2 must have the same feature shape, got {tuple(xs[0].shape[1:])} "
-                         f"and {tuple(xs[1].shape[1:])}")
+        raise ValueError(
+            f"x1 and x2 must have the same feature shape, got {tuple(xs[0].shape[1:])} "
+            f"and {tuple(xs[1].shape[1:])}"
+        )
     return xs
 
 
-def empirical_ntk(model: nn.Module, x1, x2=None, *, method: str = "auto", chunk_size: int | None = None,
-                  outputs: str = "trace") -> torch.Tensor:
+def empirical_ntk(
+    model: nn.Module,
+    x1,
+    x2=None,
+    *,
+    method: str = "auto",
+    chunk_size: int | None = None,
+    outputs: str = "trace",
+) -> torch.Tensor:
     r"""Empirical neural tangent kernel Θ(x1, x2) = Σ_params J(x1) J(x2)ᵀ of ``model`` at its weights.
 
     Methods (all agree to float tolerance):
@@ -115,8 +142,10 @@ def empirical_ntk(model: nn.Module, x1, x2=None, *, method: str = "auto", chunk_
         raise ValueError(f"chunk_size must be a positive int or None, got {chunk_size!r}")
     layers = structured_layers(model)
     if method == "structured" and layers is None:
-        raise ValueError("method='structured' needs an nn.Sequential of Linear layers and elementwise "
-                         "activations; use method='jacobian' or 'ntvp' for this model")
+        raise ValueError(
+            "method='structured' needs an nn.Sequential of Linear layers and elementwise "
+            "activations; use method='jacobian' or 'ntvp' for this model"
+        )
     if method == "auto":
         method = "structured" if layers is not None else "jacobian"
     full = outputs == "full"
@@ -137,7 +166,9 @@ def empirical_ntk(model: nn.Module, x1, x2=None, *, method: str = "auto", chunk_
             if symmetric and j < i:
                 cols.append(None)  # filled from the transpose below
                 continue
-            cols.append(block(x1[i:i + c], None if (symmetric and i == j) else xb[j:j + c]).detach())
+            cols.append(
+                block(x1[i : i + c], None if (symmetric and i == j) else xb[j : j + c]).detach()
+            )
         rows.append(cols)
     if symmetric:
         for bi, cols in enumerate(rows):
@@ -163,8 +194,15 @@ class KernelDrift:
     alignment_b: float
 
 
-def kernel_drift(model_a: nn.Module, model_b: nn.Module, x, y=None, *, method: str = "auto",
-                 chunk_size: int | None = None) -> KernelDrift:
+def kernel_drift(
+    model_a: nn.Module,
+    model_b: nn.Module,
+    x,
+    y=None,
+    *,
+    method: str = "auto",
+    chunk_size: int | None = None,
+) -> KernelDrift:
     """Relative Frobenius change of the empirical NTK from ``model_a`` to ``model_b`` on inputs ``x``.
 
     Args:
@@ -178,7 +216,9 @@ def kernel_drift(model_a: nn.Module, model_b: nn.Module, x, y=None, *, method: s
         if not torch.isfinite(k).all():
             raise ValueError(f"{name}'s NTK is not finite (did its training diverge?)")
     if ka.shape != kb.shape:
-        raise ValueError(f"model_a and model_b give kernels of different shapes {ka.shape} and {kb.shape}")
+        raise ValueError(
+            f"model_a and model_b give kernels of different shapes {ka.shape} and {kb.shape}"
+        )
     na, nb = torch.linalg.norm(ka), torch.linalg.norm(kb)
     rel = float(torch.linalg.norm(kb - ka) / na)
     dist = float(1 - (ka * kb).sum() / (na * nb))
@@ -267,12 +307,24 @@ from kernelcap.theory.kernels import linearized_prediction, ntk_kernel  # noqa: 
 @claim(
     "kernels.infinite-width",
     statement="The empirical NTK of a ReLU MLP at initialization converges to the analytic NTK, with "
-              "relative Frobenius error falling like width^(-1/2).",
+    "relative Frobenius error falling like width^(-1/2).",
     source="Jacot, Gabriel & Hongler (2018); Arora et al. (2019)",
     configs={
         "smoke": {"widths": [64, 256, 1024], "seeds": 4, "n": 12, "d": 6, "depth": 2},
-        "quick": {"widths": [64, 128, 256, 512, 1024, 2048], "seeds": 8, "n": 24, "d": 8, "depth": 2},
-        "paper": {"widths": [128, 256, 512, 1024, 2048, 4096, 8192], "seeds": 32, "n": 64, "d": 16, "depth": 3},
+        "quick": {
+            "widths": [64, 128, 256, 512, 1024, 2048],
+            "seeds": 8,
+            "n": 24,
+            "d": 8,
+            "depth": 2,
+        },
+        "paper": {
+            "widths": [128, 256, 512, 1024, 2048, 4096, 8192],
+            "seeds": 32,
+            "n": 64,
+            "d": 16,
+            "depth": 3,
+        },
     },
 )
 def infinite_width(config, rt):
@@ -283,7 +335,14 @@ def infinite_width(config, rt):
     for w in config["widths"]:
         errs = []
         for s in range(config["seeds"]):
-            m = ntk_mlp(config["d"], w, config["depth"], w_std=2**0.5, b_std=0.1, seed=rt.seed * 1000 + s + 1)
+            m = ntk_mlp(
+                config["d"],
+                w,
+                config["depth"],
+                w_std=2**0.5,
+                b_std=0.1,
+                seed=rt.seed * 1000 + s + 1,
+            )
             k = empirical_ntk(m, x).numpy()
             errs.append(np.linalg.norm(k - theta) / np.linalg.norm(theta))
         mean.append(np.mean(errs))
@@ -291,16 +350,34 @@ def infinite_width(config, rt):
     slope, se = _loglog_slope(widths, mean, sem)
     band = max(0.1, 4 * se)
     line = _power_line(widths, mean, -0.5)
-    rows = [{"width": int(w), "predicted": p, "measured": m, "spread": s} for w, p, m, s in zip(widths, line, mean, sem)]
-    fig = _slope_figure("kernels.infinite-width", f"fitted slope {slope:.3f} (theory −0.5)", widths, line, mean, sem,
-                        "width n", r"$\|\hat\Theta-\Theta\|_F/\|\Theta\|_F$")
+    rows = [
+        {"width": int(w), "predicted": p, "measured": m, "spread": s}
+        for w, p, m, s in zip(widths, line, mean, sem)
+    ]
+    fig = _slope_figure(
+        "kernels.infinite-width",
+        f"fitted slope {slope:.3f} (theory −0.5)",
+        widths,
+        line,
+        mean,
+        sem,
+        "width n",
+        r"$\|\hat\Theta-\Theta\|_F/\|\Theta\|_F$",
+    )
     return Evidence(
         rows=rows,
-        checks=(Check("|slope + 0.5|", abs(slope + 0.5), band, "<=",
-                      f"4 standard errors of the fitted log-log slope from {config['seeds']} seeds per width (floor 0.1)"),),
+        checks=(
+            Check(
+                "|slope + 0.5|",
+                abs(slope + 0.5),
+                band,
+                "<=",
+                f"4 standard errors of the fitted log-log slope from {config['seeds']} seeds per width (floor 0.1)",
+            ),
+        ),
         figure=fig,
         summary=f"relative NTK error {mean[0]:.3g} at n={int(widths[0])} → {mean[-1]:.3g} at n={int(widths[-1])}; "
-                f"slope {slope:.3f} ± {se:.3f} (theory −0.5)",
+        f"slope {slope:.3f} ± {se:.3f} (theory −0.5)",
         extras={"slope": slope, "slope_se": se},
     )
 
@@ -309,8 +386,12 @@ def _bracket_checks(slope, se, seeds, floor=0.15):
     """Slope between the tight asymptote −1 (Dyer & Gur-Ari 2019) and the bound −1/2 (Lee et al. 2019)."""
     band = max(floor, 4 * se)
     why = f"4 standard errors of the fitted slope from {seeds} seeds per width (floor {floor})"
-    return (Check("slope − (−1/2)", slope + 0.5, band, "<=", f"Lee et al.'s O(n^-1/2) bound; {why}"),
-            Check("slope − (−1)", slope + 1.0, -band, ">=", f"Dyer & Gur-Ari's O(1/n) asymptote; {why}"))
+    return (
+        Check("slope − (−1/2)", slope + 0.5, band, "<=", f"Lee et al.'s O(n^-1/2) bound; {why}"),
+        Check(
+            "slope − (−1)", slope + 1.0, -band, ">=", f"Dyer & Gur-Ari's O(1/n) asymptote; {why}"
+        ),
+    )
 
 
 def _linearized_gap(width, config, seed):
@@ -331,14 +412,41 @@ def _linearized_gap(width, config, seed):
 @claim(
     "kernels.linearized",
     statement="A wide MLP trained by full-batch GD on MSE tracks its linearization's prediction on test "
-              "points; the relative gap falls with width n with a log-log slope between -1 (the O(1/n) "
-              "asymptote) and -1/2 (the O(n^-1/2) bound).",
+    "points; the relative gap falls with width n with a log-log slope between -1 (the O(1/n) "
+    "asymptote) and -1/2 (the O(n^-1/2) bound).",
     source="Lee et al. (2019), 'Wide neural networks of any depth evolve as linear models under gradient descent'; "
-           "Dyer & Gur-Ari (2019), 'Asymptotics of wide networks from Feynman diagrams'",
+    "Dyer & Gur-Ari (2019), 'Asymptotics of wide networks from Feynman diagrams'",
     configs={
-        "smoke": {"widths": [128, 512, 2048], "seeds": 2, "n": 16, "n_test": 8, "d": 4, "depth": 1, "lr": 0.5, "steps": 60},
-        "quick": {"widths": [128, 256, 512, 1024, 2048, 4096], "seeds": 4, "n": 32, "n_test": 16, "d": 6, "depth": 1, "lr": 0.5, "steps": 200},
-        "paper": {"widths": [256, 512, 1024, 2048, 4096, 8192], "seeds": 16, "n": 256, "n_test": 128, "d": 16, "depth": 3, "lr": 0.5, "steps": 2000},
+        "smoke": {
+            "widths": [128, 512, 2048],
+            "seeds": 2,
+            "n": 16,
+            "n_test": 8,
+            "d": 4,
+            "depth": 1,
+            "lr": 0.5,
+            "steps": 60,
+        },
+        "quick": {
+            "widths": [128, 256, 512, 1024, 2048, 4096],
+            "seeds": 4,
+            "n": 32,
+            "n_test": 16,
+            "d": 6,
+            "depth": 1,
+            "lr": 0.5,
+            "steps": 200,
+        },
+        "paper": {
+            "widths": [256, 512, 1024, 2048, 4096, 8192],
+            "seeds": 16,
+            "n": 256,
+            "n_test": 128,
+            "d": 16,
+            "depth": 3,
+            "lr": 0.5,
+            "steps": 2000,
+        },
     },
 )
 def linearized(config, rt):
@@ -350,16 +458,27 @@ def linearized(config, rt):
         sem.append(np.std(gaps, ddof=1) / np.sqrt(len(gaps)))
     slope, se = _loglog_slope(widths, mean, sem)
     line = _power_line(widths, mean, -1.0)
-    rows = [{"width": int(w), "predicted": p, "measured": m, "spread": s} for w, p, m, s in zip(widths, line, mean, sem)]
-    fig = _slope_figure("kernels.linearized", f"gap slope {slope:.3f} (theory in [−1, −1/2])", widths, line, mean, sem,
-                        "width n", r"$\|f_{net}-f_{lin}\|/\|f_{lin}-f_0\|$ (test)")
+    rows = [
+        {"width": int(w), "predicted": p, "measured": m, "spread": s}
+        for w, p, m, s in zip(widths, line, mean, sem)
+    ]
+    fig = _slope_figure(
+        "kernels.linearized",
+        f"gap slope {slope:.3f} (theory in [−1, −1/2])",
+        widths,
+        line,
+        mean,
+        sem,
+        "width n",
+        r"$\|f_{net}-f_{lin}\|/\|f_{lin}-f_0\|$ (test)",
+    )
     plot_bound(fig.axes[0], widths, mean)
     return Evidence(
         rows=rows,
         checks=_bracket_checks(slope, se, config["seeds"]),
         figure=fig,
         summary=f"test gap net vs linearized {mean[0]:.3g} at n={int(widths[0])} → {mean[-1]:.3g} at n={int(widths[-1])}; "
-                f"slope {slope:.3f} ± {se:.3f} (theory between −1 and −1/2)",
+        f"slope {slope:.3f} ± {se:.3f} (theory between −1 and −1/2)",
         extras={"slope": slope, "slope_se": se},
     )
 
@@ -374,17 +493,43 @@ def _path_setup(config, seed):
 @claim(
     "kernels.path-exact",
     statement="The exact discrete path-kernel machine f_0(x) + Σ_s Σ_i a_{s,i} K_s(x, x_i) reproduces a trained "
-              "net's test outputs to ≤ 1e-6 relative error in float64.",
+    "net's test outputs to ≤ 1e-6 relative error in float64.",
     source="Domingos (2020), arXiv 2012.00152; Bell et al. (2023), arXiv 2308.00824",
     configs={
-        "smoke": {"n": 16, "n_test": 8, "d": 4, "width": 64, "lr": 0.5, "steps": 20, "quad_nodes": 4},
-        "quick": {"n": 32, "n_test": 16, "d": 6, "width": 128, "lr": 0.5, "steps": 100, "quad_nodes": 4},
-        "paper": {"n": 256, "n_test": 64, "d": 16, "width": 512, "lr": 0.5, "steps": 1000, "quad_nodes": 6},
+        "smoke": {
+            "n": 16,
+            "n_test": 8,
+            "d": 4,
+            "width": 64,
+            "lr": 0.5,
+            "steps": 20,
+            "quad_nodes": 4,
+        },
+        "quick": {
+            "n": 32,
+            "n_test": 16,
+            "d": 6,
+            "width": 128,
+            "lr": 0.5,
+            "steps": 100,
+            "quad_nodes": 4,
+        },
+        "paper": {
+            "n": 256,
+            "n_test": 64,
+            "d": 16,
+            "width": 512,
+            "lr": 0.5,
+            "steps": 1000,
+            "quad_nodes": 6,
+        },
     },
 )
 def path_exact(config, rt):
     m, x, y, xt = _path_setup(config, rt.seed)
-    run = train_with_path_kernel(m, x, y, xt, lr=config["lr"], steps=config["steps"], quad_nodes=config["quad_nodes"])
+    run = train_with_path_kernel(
+        m, x, y, xt, lr=config["lr"], steps=config["steps"], quad_nodes=config["quad_nodes"]
+    )
     km = kernel_machine(run, "exact")
     from kernelcap.plotting import claim_figure, plot_measured, plot_theory
 
@@ -395,29 +540,55 @@ def path_exact(config, rt):
     ax.set_xlabel(r"kernel machine $f_0(x)+\sum_{s,i} a_{s,i}K_s(x,x_i)$")
     ax.set_ylabel(r"trained net $f_T(x)$")
     ax.legend(fontsize=8)
-    rows = [{"test_index": i, "predicted": float(p), "measured": float(f), "spread": float("nan")}
-            for i, (p, f) in enumerate(zip(km.outputs[:, 0], run.f_test[:, 0]))]
+    rows = [
+        {"test_index": i, "predicted": float(p), "measured": float(f), "spread": float("nan")}
+        for i, (p, f) in enumerate(zip(km.outputs[:, 0], run.f_test[:, 0]))
+    ]
     return Evidence(
         rows=rows,
-        checks=(Check("relative reconstruction error", km.relative_error, 1e-6, "<=",
-                      "float64 round-off over the run is ~1e-13; 1e-6 is the issue's stated bound"),),
+        checks=(
+            Check(
+                "relative reconstruction error",
+                km.relative_error,
+                1e-6,
+                "<=",
+                "float64 round-off over the run is ~1e-13; 1e-6 is the issue's stated bound",
+            ),
+        ),
         figure=fig,
         summary=f"exact path-kernel machine vs net on {len(rows)} test points: relative error {km.relative_error:.2e}, "
-                f"max abs {km.max_abs_error:.2e}",
-        extras={"relative_error": km.relative_error, "max_abs_error": km.max_abs_error,
-                "first_order_relative_error": kernel_machine(run, "first_order").relative_error},
+        f"max abs {km.max_abs_error:.2e}",
+        extras={
+            "relative_error": km.relative_error,
+            "max_abs_error": km.max_abs_error,
+            "first_order_relative_error": kernel_machine(run, "first_order").relative_error,
+        },
     )
 
 
 @claim(
     "kernels.path-first-order",
     statement="Domingos' first-order path-kernel machine (test gradient at the start of each step) misses the "
-              "trained net by an error proportional to the learning rate at fixed training time.",
+    "trained net by an error proportional to the learning rate at fixed training time.",
     source="Domingos (2020), arXiv 2012.00152",
     configs={
         "smoke": {"n": 12, "n_test": 6, "d": 4, "width": 32, "lrs": [0.8, 0.4, 0.2], "time": 6.4},
-        "quick": {"n": 32, "n_test": 16, "d": 6, "width": 128, "lrs": [0.8, 0.4, 0.2, 0.1, 0.05], "time": 12.8},
-        "paper": {"n": 256, "n_test": 64, "d": 16, "width": 512, "lrs": [0.8, 0.4, 0.2, 0.1, 0.05, 0.025], "time": 51.2},
+        "quick": {
+            "n": 32,
+            "n_test": 16,
+            "d": 6,
+            "width": 128,
+            "lrs": [0.8, 0.4, 0.2, 0.1, 0.05],
+            "time": 12.8,
+        },
+        "paper": {
+            "n": 256,
+            "n_test": 64,
+            "d": 16,
+            "width": 512,
+            "lrs": [0.8, 0.4, 0.2, 0.1, 0.05, 0.025],
+            "time": 51.2,
+        },
     },
 )
 def path_first_order(config, rt):
@@ -425,19 +596,38 @@ def path_first_order(config, rt):
     errs = []
     for lr in lrs:
         m, x, y, xt = _path_setup(config, rt.seed)
-        run = train_with_path_kernel(m, x, y, xt, lr=float(lr), steps=int(round(config["time"] / lr)), quad_nodes=0)
+        run = train_with_path_kernel(
+            m, x, y, xt, lr=float(lr), steps=int(round(config["time"] / lr)), quad_nodes=0
+        )
         errs.append(kernel_machine(run, "first_order").relative_error)
     errs = np.array(errs)
     slope, _ = _loglog_slope(lrs, errs, np.zeros_like(errs))
     line = _power_line(lrs, errs, 1.0)
-    rows = [{"lr": float(a), "predicted": float(p), "measured": float(e), "spread": float("nan")}
-            for a, p, e in zip(lrs, line, errs)]
-    fig = _slope_figure("kernels.path-first-order", f"slope {slope:.3f} (theory 1)", lrs, line, errs, None,
-                        r"learning rate $\eta$ (fixed time $\eta T$)", "relative error of first-order machine")
+    rows = [
+        {"lr": float(a), "predicted": float(p), "measured": float(e), "spread": float("nan")}
+        for a, p, e in zip(lrs, line, errs)
+    ]
+    fig = _slope_figure(
+        "kernels.path-first-order",
+        f"slope {slope:.3f} (theory 1)",
+        lrs,
+        line,
+        errs,
+        None,
+        r"learning rate $\eta$ (fixed time $\eta T$)",
+        "relative error of first-order machine",
+    )
     return Evidence(
         rows=rows,
-        checks=(Check("|slope − 1|", abs(slope - 1), 0.15, "<=",
-                      "the O(η²) next-order term bends the slope by ≲ ηmax·(curvature) ≈ 0.1 at ηmax=0.8; deterministic run"),),
+        checks=(
+            Check(
+                "|slope − 1|",
+                abs(slope - 1),
+                0.15,
+                "<=",
+                "the O(η²) next-order term bends the slope by ≲ ηmax·(curvature) ≈ 0.1 at ηmax=0.8; deterministic run",
+            ),
+        ),
         figure=fig,
         summary=f"first-order error {errs[0]:.3g} at η={lrs[0]} → {errs[-1]:.3g} at η={lrs[-1]}; slope {slope:.3f} (theory 1)",
         extras={"slope": slope},
@@ -447,8 +637,24 @@ def path_first_order(config, rt):
 def _drift(width, config, seed, mean_field):
     x, y = _data(config["n"], config["d"], seed)
     scale = width**-0.5 if mean_field else 1.0
-    m0 = ntk_mlp(config["d"], width, config["depth"], w_std=2**0.5, b_std=0.1, readout_scale=scale, seed=seed * 1000 + width)
-    m = ntk_mlp(config["d"], width, config["depth"], w_std=2**0.5, b_std=0.1, readout_scale=scale, seed=seed * 1000 + width)
+    m0 = ntk_mlp(
+        config["d"],
+        width,
+        config["depth"],
+        w_std=2**0.5,
+        b_std=0.1,
+        readout_scale=scale,
+        seed=seed * 1000 + width,
+    )
+    m = ntk_mlp(
+        config["d"],
+        width,
+        config["depth"],
+        w_std=2**0.5,
+        b_std=0.1,
+        readout_scale=scale,
+        seed=seed * 1000 + width,
+    )
     # mean-field needs η ∝ n to move the output at O(1) speed; its rich dynamics need a smaller constant
     lr = config["mf_lr"] * width if mean_field else config["lr"]
     _train_gd(m, x, y, lr, config["steps"])
@@ -458,13 +664,40 @@ def _drift(width, config, seed, mean_field):
 @claim(
     "kernels.lazy-rich",
     statement="After training, the relative change of the empirical NTK falls with width n in NTK "
-              "parameterization (lazy) with a log-log slope between -1 and -1/2, and is much larger under "
-              "mean-field scaling (rich).",
+    "parameterization (lazy) with a log-log slope between -1 and -1/2, and is much larger under "
+    "mean-field scaling (rich).",
     source="Lee et al. (2019); Dyer & Gur-Ari (2019); Chizat, Oyallon & Bach (2019); Fort et al. (2020)",
     configs={
-        "smoke": {"widths": [128, 512, 2048], "seeds": 2, "n": 16, "d": 4, "depth": 1, "lr": 0.5, "mf_lr": 0.05, "steps": 50},
-        "quick": {"widths": [128, 256, 512, 1024, 2048, 4096], "seeds": 4, "n": 32, "d": 6, "depth": 1, "lr": 0.5, "mf_lr": 0.05, "steps": 200},
-        "paper": {"widths": [256, 512, 1024, 2048, 4096, 8192], "seeds": 16, "n": 256, "d": 16, "depth": 1, "lr": 0.5, "mf_lr": 0.05, "steps": 2000},
+        "smoke": {
+            "widths": [128, 512, 2048],
+            "seeds": 2,
+            "n": 16,
+            "d": 4,
+            "depth": 1,
+            "lr": 0.5,
+            "mf_lr": 0.05,
+            "steps": 50,
+        },
+        "quick": {
+            "widths": [128, 256, 512, 1024, 2048, 4096],
+            "seeds": 4,
+            "n": 32,
+            "d": 6,
+            "depth": 1,
+            "lr": 0.5,
+            "mf_lr": 0.05,
+            "steps": 200,
+        },
+        "paper": {
+            "widths": [256, 512, 1024, 2048, 4096, 8192],
+            "seeds": 16,
+            "n": 256,
+            "d": 16,
+            "depth": 1,
+            "lr": 0.5,
+            "mf_lr": 0.05,
+            "steps": 2000,
+        },
     },
 )
 def lazy_rich(config, rt):
@@ -474,14 +707,39 @@ def lazy_rich(config, rt):
         dr = [_drift(w, config, rt.seed * 100 + s, False) for s in range(config["seeds"])]
         mean.append(np.mean(dr))
         sem.append(np.std(dr, ddof=1) / np.sqrt(len(dr)))
-    mf = float(np.mean([_drift(config["widths"][-1], config, rt.seed * 100 + s, True) for s in range(config["seeds"])]))
+    mf = float(
+        np.mean(
+            [
+                _drift(config["widths"][-1], config, rt.seed * 100 + s, True)
+                for s in range(config["seeds"])
+            ]
+        )
+    )
     slope, se = _loglog_slope(widths, mean, sem)
     line = _power_line(widths, mean, -1.0)
-    rows = [{"width": int(w), "scaling": "ntk", "predicted": p, "measured": m, "spread": s}
-            for w, p, m, s in zip(widths, line, mean, sem)]
-    rows.append({"width": int(widths[-1]), "scaling": "mean-field", "predicted": float("nan"), "measured": mf, "spread": float("nan")})
-    fig = _slope_figure("kernels.lazy-rich", f"NTK slope {slope:.3f} (theory in [−1, −1/2]); mean-field drift {mf:.3g}",
-                        widths, line, mean, sem, "width n", r"$\|\Theta_T-\Theta_0\|_F/\|\Theta_0\|_F$")
+    rows = [
+        {"width": int(w), "scaling": "ntk", "predicted": p, "measured": m, "spread": s}
+        for w, p, m, s in zip(widths, line, mean, sem)
+    ]
+    rows.append(
+        {
+            "width": int(widths[-1]),
+            "scaling": "mean-field",
+            "predicted": float("nan"),
+            "measured": mf,
+            "spread": float("nan"),
+        }
+    )
+    fig = _slope_figure(
+        "kernels.lazy-rich",
+        f"NTK slope {slope:.3f} (theory in [−1, −1/2]); mean-field drift {mf:.3g}",
+        widths,
+        line,
+        mean,
+        sem,
+        "width n",
+        r"$\|\Theta_T-\Theta_0\|_F/\|\Theta_0\|_F$",
+    )
     ax = fig.axes[0]
     plot_bound(ax, widths, mean)
     ax.plot([widths[-1]], [mf], "s", color="C2", label="mean-field (rich)")
@@ -489,12 +747,19 @@ def lazy_rich(config, rt):
     ratio = mf / mean[-1]
     return Evidence(
         rows=rows,
-        checks=(*_bracket_checks(slope, se, config["seeds"]),
-                Check("mean-field / NTK drift at widest", ratio, 0.125 * widths[-1] ** 0.5, ">=",
-                      "mean-field drift is O(1) and NTK drift O(n^-1/2) or smaller, so the ratio grows at least like √n; "
-                      "√n/8 allows an O(1) constant")),
+        checks=(
+            *_bracket_checks(slope, se, config["seeds"]),
+            Check(
+                "mean-field / NTK drift at widest",
+                ratio,
+                0.125 * widths[-1] ** 0.5,
+                ">=",
+                "mean-field drift is O(1) and NTK drift O(n^-1/2) or smaller, so the ratio grows at least like √n; "
+                "√n/8 allows an O(1) constant",
+            ),
+        ),
         figure=fig,
         summary=f"NTK-param kernel drift {mean[0]:.3g} at n={int(widths[0])} → {mean[-1]:.3g} at n={int(widths[-1])} "
-                f"(slope {slope:.3f} ± {se:.3f}, theory in [−1, −1/2]); mean-field drift {mf:.3g} ({ratio:.1f}×)",
+        f"(slope {slope:.3f} ± {se:.3f}, theory in [−1, −1/2]); mean-field drift {mf:.3g} ({ratio:.1f}×)",
         extras={"slope": slope, "slope_se": se, "mean_field_drift": mf},
     )

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 import numpy as np
 import torch
@@ -30,7 +30,9 @@ from kernelcap.theory import sparsity as th
 from kernelcap.theory._validation import as_array, as_int
 
 DTYPE = torch.float32
-SUCCESS_TOL = 1e-3  # relative L2 error below which a recovery counts as exact (Donoho–Tanner use 1e-3 … 1e-2)
+SUCCESS_TOL = (
+    1e-3  # relative L2 error below which a recovery counts as exact (Donoho–Tanner use 1e-3 … 1e-2)
+)
 
 
 # ----------------------------------------------------------------------------- batched solvers
@@ -60,12 +62,16 @@ def _check_batch(A: torch.Tensor, y: torch.Tensor) -> None:
     if not isinstance(A, torch.Tensor) or A.ndim != 3:
         raise ValueError(f"A must be a (B, n, d) tensor, got {getattr(A, 'shape', type(A))}")
     if not isinstance(y, torch.Tensor) or y.shape != A.shape[:2]:
-        raise ValueError(f"y must have shape {tuple(A.shape[:2])}, got {getattr(y, 'shape', type(y))}")
+        raise ValueError(
+            f"y must have shape {tuple(A.shape[:2])}, got {getattr(y, 'shape', type(y))}"
+        )
     if not (torch.isfinite(A).all() and torch.isfinite(y).all()):
         raise ValueError("A and y must be finite")
 
 
-def min_norm_solution(A: torch.Tensor, y: torch.Tensor, row_mask: torch.Tensor | None = None) -> torch.Tensor:
+def min_norm_solution(
+    A: torch.Tensor, y: torch.Tensor, row_mask: torch.Tensor | None = None
+) -> torch.Tensor:
     """Min-L2 interpolant ``Aᵀ(AAᵀ)⁻¹y`` of each problem, ``(B, d)``; padded rows are ignored."""
     _check_batch(A, y)
     if row_mask is not None:
@@ -163,7 +169,9 @@ def lasso_kkt_violation(A: torch.Tensor, y: torch.Tensor, lam, x: torch.Tensor) 
     lam_t = torch.as_tensor(lam, dtype=A.dtype, device=A.device).expand(A.shape[0]).unsqueeze(-1)
     corr = (A.transpose(1, 2) @ (y - (A @ x.unsqueeze(-1)).squeeze(-1)).unsqueeze(-1)).squeeze(-1)
     active = x != 0
-    viol = torch.where(active, (corr - lam_t * torch.sign(x)).abs(), (corr.abs() - lam_t).clamp_min(0))
+    viol = torch.where(
+        active, (corr - lam_t * torch.sign(x)).abs(), (corr.abs() - lam_t).clamp_min(0)
+    )
     return viol.amax(dim=-1)
 
 
@@ -358,7 +366,9 @@ def orthonormal_zero_fractions(
     X, _ = torch.linalg.qr(torch.randn(T, 2 * d, d, generator=gen, device=dev, dtype=torch.float64))
     slab = torch.rand(T, d, generator=gen, device=dev, dtype=torch.float64) < sparsity
     beta = signal_std * torch.randn(T, d, generator=gen, device=dev, dtype=torch.float64) * slab
-    y = (X @ beta.unsqueeze(-1)).squeeze(-1) + sigma * torch.randn(T, 2 * d, generator=gen, device=dev, dtype=torch.float64)
+    y = (X @ beta.unsqueeze(-1)).squeeze(-1) + sigma * torch.randn(
+        T, 2 * d, generator=gen, device=dev, dtype=torch.float64
+    )
     lam_t = torch.as_tensor(lam_np, device=dev).view(-1, 1, 1)
 
     def grad(b):  # ∇ ½‖y − Xb‖² for b: (L, T, d)
@@ -512,7 +522,9 @@ def train_diagonal_network(
     beta = torch.zeros(S, d, device=dev, dtype=dt)
     signs = torch.sign(torch.randn(S, k, generator=gen, device=dev, dtype=dt))
     beta[:, :k] = signs * (1 + torch.rand(S, k, generator=gen, device=dev, dtype=dt))
-    y = (X @ beta.unsqueeze(-1)).squeeze(-1) + noise * torch.randn(S, n, generator=gen, device=dev, dtype=dt)
+    y = (X @ beta.unsqueeze(-1)).squeeze(-1) + noise * torch.randn(
+        S, n, generator=gen, device=dev, dtype=dt
+    )
     lam_max = (X.transpose(1, 2) @ y.unsqueeze(-1)).squeeze(-1).abs().amax(-1) / n  # (S,)
     lam_t = lam_max.unsqueeze(-1) * torch.as_tensor(ratio, device=dev, dtype=dt)  # (S, L)
     L = len(ratio)
@@ -553,36 +565,94 @@ def _zscores(measured, predicted, n):
     "also in trained MLPs.",
     source=_SRC_PROX,
     configs={
-        "smoke": dict(n_features=200, lam=[0.25, 0.5, 1.0, 1.5, 2.0, 3.0], n_trials=10, mlp_steps=150, mlp_seeds=2),
-        "quick": dict(n_features=200, lam=[0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 2.5, 3.0], n_trials=30, mlp_steps=300, mlp_seeds=3),
-        "paper": dict(n_features=2000, lam=list(np.linspace(0.1, 3.0, 15)), n_trials=200, mlp_steps=2000, mlp_seeds=10),
+        "smoke": dict(
+            n_features=200,
+            lam=[0.25, 0.5, 1.0, 1.5, 2.0, 3.0],
+            n_trials=10,
+            mlp_steps=150,
+            mlp_seeds=2,
+        ),
+        "quick": dict(
+            n_features=200,
+            lam=[0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 2.5, 3.0],
+            n_trials=30,
+            mlp_steps=300,
+            mlp_seeds=3,
+        ),
+        "paper": dict(
+            n_features=2000,
+            lam=list(np.linspace(0.1, 3.0, 15)),
+            n_trials=200,
+            mlp_steps=2000,
+            mlp_seeds=10,
+        ),
     },
 )
 def _claim_prox(config: Mapping, rt: Runtime) -> Evidence:
     sigma, eps, s = 1.0, 0.2, 3.0
     t0 = time.perf_counter()
-    zf = orthonormal_zero_fractions(config["n_features"], config["lam"], sigma=sigma, sparsity=eps,
-                                    signal_std=s, n_trials=config["n_trials"], device=rt.device, seed=rt.seed)
+    zf = orthonormal_zero_fractions(
+        config["n_features"],
+        config["lam"],
+        sigma=sigma,
+        sparsity=eps,
+        signal_std=s,
+        n_trials=config["n_trials"],
+        device=rt.device,
+        seed=rt.seed,
+    )
     t1 = time.perf_counter()
-    mlp = train_penalized_mlps(n_seeds=config["mlp_seeds"], n_steps=config["mlp_steps"], device=rt.device, seed=rt.seed + 1)
+    mlp = train_penalized_mlps(
+        n_seeds=config["mlp_seeds"], n_steps=config["mlp_steps"], device=rt.device, seed=rt.seed + 1
+    )
     t2 = time.perf_counter()
     pred = np.asarray(th.lasso_zero_fraction(zf.lam, sigma, eps, s))
     z, se = _zscores(zf.l1_zero, pred, zf.n_coefficients)
     thresholded_ok = np.all((np.abs(zf.z)[None] <= zf.lam[:, None, None]) == (zf.l1_coef == 0))
-    rows = [dict(lam=float(l), predicted=float(p), measured=float(m), spread=float(e), l2_zero_fraction=float(q))
-            for l, p, m, e, q in zip(zf.lam, pred, zf.l1_zero, se, zf.l2_zero)]
+    rows = [
+        dict(
+            lam=float(l),
+            predicted=float(p),
+            measured=float(m),
+            spread=float(e),
+            l2_zero_fraction=float(q),
+        )
+        for l, p, m, e, q in zip(zf.lam, pred, zf.l1_zero, se, zf.l2_zero)
+    ]
     checks = (
-        Check("max |L1 zero fraction − theory| / SE", z.max(), 4.0,
-              reason="4 binomial standard errors over trials×d coefficients per λ"),
-        Check("L2 exact-zero fraction (linear, all λ)", zf.l2_zero.max(), 0.0,
-              reason="ridge shrinks z/(1+λ), which is zero only if z is exactly zero (probability 0)"),
-        Check("L1 zeros are exactly {|Xᵀy| ≤ λ}", float(thresholded_ok), 1.0, ">=",
-              reason="the fixed point of the prox iteration is S_λ(Xᵀy), zero iff |Xᵀy| ≤ λ"),
-        Check("L2 exact-zero fraction (MLP weights)", mlp.zero_fraction[1].max(), 0.0,
-              reason="gradient steps with weight decay never land on exactly 0 in floating point"),
-        Check("L1 exact-zero fraction (MLP weights)", mlp.zero_fraction[2].min(), 0.05, ">=",
-              reason="the prox zeroes every weight whose gradient stays below λ₁; on a teacher using "
-              "4 of 40 inputs most first-layer weights are such"),
+        Check(
+            "max |L1 zero fraction − theory| / SE",
+            z.max(),
+            4.0,
+            reason="4 binomial standard errors over trials×d coefficients per λ",
+        ),
+        Check(
+            "L2 exact-zero fraction (linear, all λ)",
+            zf.l2_zero.max(),
+            0.0,
+            reason="ridge shrinks z/(1+λ), which is zero only if z is exactly zero (probability 0)",
+        ),
+        Check(
+            "L1 zeros are exactly {|Xᵀy| ≤ λ}",
+            float(thresholded_ok),
+            1.0,
+            ">=",
+            reason="the fixed point of the prox iteration is S_λ(Xᵀy), zero iff |Xᵀy| ≤ λ",
+        ),
+        Check(
+            "L2 exact-zero fraction (MLP weights)",
+            mlp.zero_fraction[1].max(),
+            0.0,
+            reason="gradient steps with weight decay never land on exactly 0 in floating point",
+        ),
+        Check(
+            "L1 exact-zero fraction (MLP weights)",
+            mlp.zero_fraction[2].min(),
+            0.05,
+            ">=",
+            reason="the prox zeroes every weight whose gradient stays below λ₁; on a teacher using "
+            "4 of 40 inputs most first-layer weights are such",
+        ),
     )
     fig, (ax0, ax1) = claim_figure("sparsity.prox", "exact zeros: L1 prox vs L2 shrinkage", ncols=2)
     lam_line = np.linspace(0, zf.lam.max(), 200)
@@ -595,16 +665,27 @@ def _claim_prox(config: Mapping, rt: Runtime) -> Evidence:
     bins = np.linspace(-8, 0, 41)
     for i, (name, color) in enumerate(zip(mlp.penalties, ("C7", "C2", "C3"))):
         w = mlp.weights[i].ravel()
-        ax1.hist(np.log10(np.abs(w[w != 0])), bins=bins, histtype="step", color=color,
-                 label=f"{name}: {100 * (w == 0).mean():.0f}% exact 0, acc {mlp.test_accuracy[i].mean():.2f}")
+        ax1.hist(
+            np.log10(np.abs(w[w != 0])),
+            bins=bins,
+            histtype="step",
+            color=color,
+            label=f"{name}: {100 * (w == 0).mean():.0f}% exact 0, acc {mlp.test_accuracy[i].mean():.2f}",
+        )
     ax1.set_xlabel("log₁₀ |w|  (MLP weights, nonzero)")
     ax1.set_ylabel("count")
     ax1.legend(fontsize=7)
-    summary = (f"L1 zero fraction vs theory: max {z.max():.2f} SE over {len(zf.lam)} λ; L2 zeros {zf.l2_zero.max():.0%}; "
-               f"MLP exact zeros none/L2/L1 = {mlp.zero_fraction.mean(1).round(3).tolist()}, "
-               f"Hoyer {mlp.hoyer.mean(1).round(2).tolist()}, test acc {mlp.test_accuracy.mean(1).round(3).tolist()}")
-    extras = dict(mlp_zero_fraction=mlp.zero_fraction.mean(1).tolist(), mlp_near_zero=mlp.near_zero_fraction.mean(1).tolist(),
-                  mlp_hoyer=mlp.hoyer.mean(1).tolist(), mlp_test_accuracy=mlp.test_accuracy.mean(1).tolist())
+    summary = (
+        f"L1 zero fraction vs theory: max {z.max():.2f} SE over {len(zf.lam)} λ; L2 zeros {zf.l2_zero.max():.0%}; "
+        f"MLP exact zeros none/L2/L1 = {mlp.zero_fraction.mean(1).round(3).tolist()}, "
+        f"Hoyer {mlp.hoyer.mean(1).round(2).tolist()}, test acc {mlp.test_accuracy.mean(1).round(3).tolist()}"
+    )
+    extras = dict(
+        mlp_zero_fraction=mlp.zero_fraction.mean(1).tolist(),
+        mlp_near_zero=mlp.near_zero_fraction.mean(1).tolist(),
+        mlp_hoyer=mlp.hoyer.mean(1).tolist(),
+        mlp_test_accuracy=mlp.test_accuracy.mean(1).tolist(),
+    )
     return Evidence(rows, checks, fig, summary, extras, dict(linear_s=t1 - t0, mlp_s=t2 - t1))
 
 
@@ -615,34 +696,91 @@ def _claim_prox(config: Mapping, rt: Runtime) -> Evidence:
     "boundary in the (n/d, k/n) plane lies on the Donoho–Tanner curve within O(√d) measurements.",
     source="Donoho & Tanner (2009); Amelunxen, Lotz, McCoy & Tropp (2014)",
     configs={
-        "smoke": dict(n_features=50, undersampling=[0.3, 0.5, 0.7], sparsity_ratio=list(np.linspace(0.05, 0.9, 12)), n_trials=12, n_iter=400),
-        "quick": dict(n_features=100, undersampling=[0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9], sparsity_ratio=list(np.linspace(0.05, 0.95, 16)), n_trials=16, n_iter=400),
-        "paper": dict(n_features=400, undersampling=list(np.linspace(0.05, 0.95, 19)), sparsity_ratio=list(np.linspace(0.02, 0.98, 49)), n_trials=100, n_iter=2000),
+        "smoke": dict(
+            n_features=50,
+            undersampling=[0.3, 0.5, 0.7],
+            sparsity_ratio=list(np.linspace(0.05, 0.9, 12)),
+            n_trials=12,
+            n_iter=400,
+        ),
+        "quick": dict(
+            n_features=100,
+            undersampling=[0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9],
+            sparsity_ratio=list(np.linspace(0.05, 0.95, 16)),
+            n_trials=16,
+            n_iter=400,
+        ),
+        "paper": dict(
+            n_features=400,
+            undersampling=list(np.linspace(0.05, 0.95, 19)),
+            sparsity_ratio=list(np.linspace(0.02, 0.98, 49)),
+            n_trials=100,
+            n_iter=2000,
+        ),
     },
 )
 def _claim_phase_transition(config: Mapping, rt: Runtime) -> Evidence:
-    pd = phase_diagram(config["n_features"], config["undersampling"], config["sparsity_ratio"],
-                       n_trials=config["n_trials"], n_iter=config["n_iter"], device=rt.device, seed=rt.seed)
+    pd = phase_diagram(
+        config["n_features"],
+        config["undersampling"],
+        config["sparsity_ratio"],
+        n_trials=config["n_trials"],
+        n_iter=config["n_iter"],
+        device=rt.device,
+        seed=rt.seed,
+    )
     d = pd.n_features
     delta = pd.undersampling
     rho50, err = pd.boundary()
     pred = np.asarray(th.l1_phase_transition(delta))
     # distance of each measured boundary point (n, k₅₀) from the theory, in measurements
-    gap = np.abs(pd.n_measurements - d * np.asarray(th.l1_statistical_dimension(np.nan_to_num(rho50) * delta)))
+    gap = np.abs(
+        pd.n_measurements
+        - d * np.asarray(th.l1_statistical_dimension(np.nan_to_num(rho50) * delta))
+    )
     gap = np.where(np.isnan(rho50), np.nan, gap)
-    rows = [dict(undersampling=float(a), n_measurements=int(n), predicted=float(p), measured=float(m), spread=float(e),
-                 gap_measurements=float(g)) for a, n, p, m, e, g in zip(delta, pd.n_measurements, pred, rho50, err, gap)]
+    rows = [
+        dict(
+            undersampling=float(a),
+            n_measurements=int(n),
+            predicted=float(p),
+            measured=float(m),
+            spread=float(e),
+            gap_measurements=float(g),
+        )
+        for a, n, p, m, e, g in zip(delta, pd.n_measurements, pred, rho50, err, gap)
+    ]
     band = math.sqrt(d)
     checks = (
-        Check("max |n − d·ψ(k₅₀/d)| (measurements)", np.nanmax(gap) if np.isfinite(gap).any() else np.nan, band,
-              reason=f"finite-size band √d = {math.sqrt(d):.1f}: the transition centre lies within one s.d. "
-              "√Var ≤ √(2 min(δ, d−δ)) ≤ √d of the statistical dimension (ALMT 2014, Thm 6.1)"),
-        Check("columns with a measured 50% crossing", float(np.isfinite(rho50).mean()), 1.0, ">=",
-              reason="the k/n grid spans both sides of the curve for every n/d"),
+        Check(
+            "max |n − d·ψ(k₅₀/d)| (measurements)",
+            np.nanmax(gap) if np.isfinite(gap).any() else np.nan,
+            band,
+            reason=f"finite-size band √d = {math.sqrt(d):.1f}: the transition centre lies within one s.d. "
+            "√Var ≤ √(2 min(δ, d−δ)) ≤ √d of the statistical dimension (ALMT 2014, Thm 6.1)",
+        ),
+        Check(
+            "columns with a measured 50% crossing",
+            float(np.isfinite(rho50).mean()),
+            1.0,
+            ">=",
+            reason="the k/n grid spans both sides of the curve for every n/d",
+        ),
     )
-    fig, (ax0, ax1) = claim_figure("sparsity.phase-transition", f"basis pursuit, d = {d}, {pd.n_trials} trials/point", ncols=2)
-    im = ax0.scatter(np.broadcast_to(delta[:, None], pd.success.shape), pd.sparsity_ratio, c=pd.success,
-                     cmap="viridis", marker="s", s=30, vmin=0, vmax=1, zorder=1)
+    fig, (ax0, ax1) = claim_figure(
+        "sparsity.phase-transition", f"basis pursuit, d = {d}, {pd.n_trials} trials/point", ncols=2
+    )
+    im = ax0.scatter(
+        np.broadcast_to(delta[:, None], pd.success.shape),
+        pd.sparsity_ratio,
+        c=pd.success,
+        cmap="viridis",
+        marker="s",
+        s=30,
+        vmin=0,
+        vmax=1,
+        zorder=1,
+    )
     fig.colorbar(im, ax=ax0, label="P(success)")
     dl = np.linspace(0.01, 1, 200)
     for ax in (ax0, ax1):
@@ -653,10 +791,19 @@ def _claim_phase_transition(config: Mapping, rt: Runtime) -> Evidence:
         ax.set_xlim(0, 1)
         ax.set_ylim(0, 1)
     ax1.legend(fontsize=8)
-    summary = (f"d={d}: 50% boundary vs Donoho–Tanner, max gap {np.nanmax(gap):.1f} measurements (band {band:.1f}); "
-               f"k/n at δ=0.5: theory {float(th.l1_phase_transition(0.5)):.3f}; solve {pd.seconds:.1f}s for "
-               f"{pd.success.size * pd.n_trials} problems in one batch")
-    return Evidence(rows, checks, fig, summary, dict(problems=int(pd.success.size * pd.n_trials)), dict(solve_s=pd.seconds))
+    summary = (
+        f"d={d}: 50% boundary vs Donoho–Tanner, max gap {np.nanmax(gap):.1f} measurements (band {band:.1f}); "
+        f"k/n at δ=0.5: theory {float(th.l1_phase_transition(0.5)):.3f}; solve {pd.seconds:.1f}s for "
+        f"{pd.success.size * pd.n_trials} problems in one batch"
+    )
+    return Evidence(
+        rows,
+        checks,
+        fig,
+        summary,
+        dict(problems=int(pd.success.size * pd.n_trials)),
+        dict(solve_s=pd.seconds),
+    )
 
 
 @claim(
@@ -666,15 +813,40 @@ def _claim_phase_transition(config: Mapping, rt: Runtime) -> Evidence:
     "n > d·ψ(k/d) + √d.",
     source="Amelunxen, Lotz, McCoy & Tropp (2014); Donoho (2006) compressed sensing",
     configs={
-        "smoke": dict(n_features=60, n_nonzero=6, n_measurements=[6, 12, 18, 24, 30, 36, 42, 48, 54], n_trials=12, n_iter=400),
-        "quick": dict(n_features=100, n_nonzero=10, n_measurements=list(range(10, 100, 5)), n_trials=40, n_iter=500),
-        "paper": dict(n_features=400, n_nonzero=40, n_measurements=list(range(20, 400, 10)), n_trials=200, n_iter=2000),
+        "smoke": dict(
+            n_features=60,
+            n_nonzero=6,
+            n_measurements=[6, 12, 18, 24, 30, 36, 42, 48, 54],
+            n_trials=12,
+            n_iter=400,
+        ),
+        "quick": dict(
+            n_features=100,
+            n_nonzero=10,
+            n_measurements=list(range(10, 100, 5)),
+            n_trials=40,
+            n_iter=500,
+        ),
+        "paper": dict(
+            n_features=400,
+            n_nonzero=40,
+            n_measurements=list(range(20, 400, 10)),
+            n_trials=200,
+            n_iter=2000,
+        ),
     },
 )
 def _claim_ridge_fails(config: Mapping, rt: Runtime) -> Evidence:
     t0 = time.perf_counter()
-    rec = recovery_errors(config["n_features"], config["n_nonzero"], config["n_measurements"],
-                          n_trials=config["n_trials"], n_iter=config["n_iter"], device=rt.device, seed=rt.seed)
+    rec = recovery_errors(
+        config["n_features"],
+        config["n_nonzero"],
+        config["n_measurements"],
+        n_trials=config["n_trials"],
+        n_iter=config["n_iter"],
+        device=rt.device,
+        seed=rt.seed,
+    )
     t1 = time.perf_counter()
     d, k, n, T = rec.n_features, rec.n_nonzero, rec.n_measurements, rec.l2_error.shape[1]
     pred = np.asarray(th.min_norm_recovery_error(n, d))
@@ -683,29 +855,67 @@ def _claim_ridge_fails(config: Mapping, rt: Runtime) -> Evidence:
     n_star = float(th.l1_required_measurements(d, k))
     past = n > n_star + math.sqrt(d)
     med1 = np.median(rec.l1_error, axis=1)
-    rows = [dict(n_measurements=int(a), predicted=float(p), measured=float(m), spread=float(s),
-                 l1_median_error=float(e), l1_success=float((rec.l1_error[i] <= SUCCESS_TOL**2).mean()))
-            for i, (a, p, m, s, e) in enumerate(zip(n, pred, m2, s2, med1))]
+    rows = [
+        dict(
+            n_measurements=int(a),
+            predicted=float(p),
+            measured=float(m),
+            spread=float(s),
+            l1_median_error=float(e),
+            l1_success=float((rec.l1_error[i] <= SUCCESS_TOL**2).mean()),
+        )
+        for i, (a, p, m, s, e) in enumerate(zip(n, pred, m2, s2, med1))
+    ]
     checks = (
-        Check("max |L2 error − (1 − n/d)| / SE", z2.max(), 4.0, reason="4 Monte-Carlo standard errors over trials"),
-        Check(f"max median L1 error at n > m*+√d = {n_star + math.sqrt(d):.0f}", med1[past].max() if past.any() else np.nan,
-              SUCCESS_TOL**2, reason="exact recovery up to the solver tolerance (relative error 1e-3) for most trials "
-              "one finite-size width √d past the transition"),
-        Check("min L2 error where L1 is exact", m2[past].min() if past.any() else np.nan, 0.5 * (1 - n[past].max() / d) if past.any() else np.nan, ">=",
-              reason="L2 stays at 1 − n/d, at least half of it allowing for Monte-Carlo noise"),
+        Check(
+            "max |L2 error − (1 − n/d)| / SE",
+            z2.max(),
+            4.0,
+            reason="4 Monte-Carlo standard errors over trials",
+        ),
+        Check(
+            f"max median L1 error at n > m*+√d = {n_star + math.sqrt(d):.0f}",
+            med1[past].max() if past.any() else np.nan,
+            SUCCESS_TOL**2,
+            reason="exact recovery up to the solver tolerance (relative error 1e-3) for most trials "
+            "one finite-size width √d past the transition",
+        ),
+        Check(
+            "min L2 error where L1 is exact",
+            m2[past].min() if past.any() else np.nan,
+            0.5 * (1 - n[past].max() / d) if past.any() else np.nan,
+            ">=",
+            reason="L2 stays at 1 − n/d, at least half of it allowing for Monte-Carlo noise",
+        ),
     )
     fig, ax = claim_figure("sparsity.ridge-fails", f"d = {d}, k = {k}, {T} trials per n")
     nl = np.linspace(0, d, 200)
     plot_theory(ax, nl / d, th.min_norm_recovery_error(nl, d), label="L2 theory 1 − n/d")
     plot_measured(ax, n / d, m2, s2, label="L2 (min-norm interpolant)")
-    plot_measured(ax, n / d, rec.l1_error.mean(1), rec.l1_error.std(1, ddof=1) / math.sqrt(T), label="L1 (basis pursuit)", color="C2", fmt="s")
-    ax.axvline(n_star / d, color="k", ls="--", lw=1, label=f"L1 transition m*/d = ψ(k/d) = {n_star / d:.2f}")
+    plot_measured(
+        ax,
+        n / d,
+        rec.l1_error.mean(1),
+        rec.l1_error.std(1, ddof=1) / math.sqrt(T),
+        label="L1 (basis pursuit)",
+        color="C2",
+        fmt="s",
+    )
+    ax.axvline(
+        n_star / d,
+        color="k",
+        ls="--",
+        lw=1,
+        label=f"L1 transition m*/d = ψ(k/d) = {n_star / d:.2f}",
+    )
     ax.axvspan((n_star - math.sqrt(d)) / d, (n_star + math.sqrt(d)) / d, color="k", alpha=0.08)
     ax.set_xlabel("n/d")
     ax.set_ylabel("‖x̂ − x₀‖² / ‖x₀‖²")
     ax.legend(fontsize=8)
-    summary = (f"d={d}, k={k}: L2 error vs 1−n/d max {z2.max():.2f} SE; L1 transition m*={n_star:.1f}; past m*+√d "
-               f"L1 median error {med1[past].max() if past.any() else float('nan'):.1e} while L2 error ≥ {m2[past].min() if past.any() else float('nan'):.2f}")
+    summary = (
+        f"d={d}, k={k}: L2 error vs 1−n/d max {z2.max():.2f} SE; L1 transition m*={n_star:.1f}; past m*+√d "
+        f"L1 median error {med1[past].max() if past.any() else float('nan'):.1e} while L2 error ≥ {m2[past].min() if past.any() else float('nan'):.2f}"
+    )
     return Evidence(rows, checks, fig, summary, dict(m_star=n_star), dict(solve_s=t1 - t0))
 
 
@@ -716,36 +926,89 @@ def _claim_ridge_fails(config: Mapping, rt: Runtime) -> Evidence:
     "support, same coefficients.",
     source="Woodworth et al. (2020); Hoff (2017); Tibshirani (2021) 'Equivalences between sparse models and neural networks'",
     configs={
-        "smoke": dict(n_samples=40, n_features=60, n_nonzero=4, lam_ratio=[0.2, 0.35, 0.5, 0.7, 0.9], n_steps=3000, seeds=2),
-        "quick": dict(n_samples=80, n_features=150, n_nonzero=8, lam_ratio=list(np.linspace(0.1, 0.9, 9)), n_steps=3000, seeds=4),
-        "paper": dict(n_samples=200, n_features=1000, n_nonzero=20, lam_ratio=list(np.linspace(0.05, 0.95, 19)), n_steps=20000, seeds=10),
+        "smoke": dict(
+            n_samples=40,
+            n_features=60,
+            n_nonzero=4,
+            lam_ratio=[0.2, 0.35, 0.5, 0.7, 0.9],
+            n_steps=3000,
+            seeds=2,
+        ),
+        "quick": dict(
+            n_samples=80,
+            n_features=150,
+            n_nonzero=8,
+            lam_ratio=list(np.linspace(0.1, 0.9, 9)),
+            n_steps=3000,
+            seeds=4,
+        ),
+        "paper": dict(
+            n_samples=200,
+            n_features=1000,
+            n_nonzero=20,
+            lam_ratio=list(np.linspace(0.05, 0.95, 19)),
+            n_steps=20000,
+            seeds=10,
+        ),
     },
 )
 def _claim_factored_l2(config: Mapping, rt: Runtime) -> Evidence:
     tol = 1e-3
-    fit = train_diagonal_network(config["n_samples"], config["n_features"], config["n_nonzero"], config["lam_ratio"],
-                                 n_problems=config["seeds"], n_steps=config["n_steps"], device=rt.device, seed=rt.seed)
+    fit = train_diagonal_network(
+        config["n_samples"],
+        config["n_features"],
+        config["n_nonzero"],
+        config["lam_ratio"],
+        n_problems=config["seeds"],
+        n_steps=config["n_steps"],
+        device=rt.device,
+        seed=rt.seed,
+    )
     ratio = np.asarray(config["lam_ratio"], float)
     scale = np.abs(fit.beta_lasso).max(-1, keepdims=True)  # (S, L, 1)
     err = (np.abs(fit.beta_diag - fit.beta_lasso) / scale).max(-1)  # (S, L)
     mism = ((np.abs(fit.beta_diag) > tol * scale) != (np.abs(fit.beta_lasso) > tol * scale)).sum(-1)
-    rows = [dict(lam_ratio=float(r), predicted=0.0, measured=float(e), spread=float("nan"),
-                 support_mismatches=int(m), mean_support_size=float((fit.beta_lasso[:, i] != 0).sum(-1).mean()))
-            for i, (r, e, m) in enumerate(zip(ratio, err.max(0), mism.sum(0)))]
+    rows = [
+        dict(
+            lam_ratio=float(r),
+            predicted=0.0,
+            measured=float(e),
+            spread=float("nan"),
+            support_mismatches=int(m),
+            mean_support_size=float((fit.beta_lasso[:, i] != 0).sum(-1).mean()),
+        )
+        for i, (r, e, m) in enumerate(zip(ratio, err.max(0), mism.sum(0)))
+    ]
     checks = (
-        Check("max |β_diag − β_lasso| / ‖β_lasso‖∞", err.max(), tol,
-              reason="optimisation tolerance: inactive weights decay like exp(−η(λ − |Xⱼᵀr|/n)t/(1−μ)) and "
-              "are below 1e-3 after the configured steps; a ridge-like or unconverged solution is off by O(1)"),
-        Check("support mismatches at resolution 1e-3", mism.sum(), 0,
-              reason="same support: coefficients above 1e-3·‖β‖∞ in one solution and not the other"),
-        Check("max lasso KKT violation / λ (FISTA reference)", (fit.kkt_lasso / fit.lam).max(), 1e-6,
-              reason="the reference is itself the lasso solution to near machine precision"),
+        Check(
+            "max |β_diag − β_lasso| / ‖β_lasso‖∞",
+            err.max(),
+            tol,
+            reason="optimisation tolerance: inactive weights decay like exp(−η(λ − |Xⱼᵀr|/n)t/(1−μ)) and "
+            "are below 1e-3 after the configured steps; a ridge-like or unconverged solution is off by O(1)",
+        ),
+        Check(
+            "support mismatches at resolution 1e-3",
+            mism.sum(),
+            0,
+            reason="same support: coefficients above 1e-3·‖β‖∞ in one solution and not the other",
+        ),
+        Check(
+            "max lasso KKT violation / λ (FISTA reference)",
+            (fit.kkt_lasso / fit.lam).max(),
+            1e-6,
+            reason="the reference is itself the lasso solution to near machine precision",
+        ),
     )
     lasso_path, diag = fit.beta_lasso[0], fit.beta_diag[0]  # first problem, (L, d)
-    fig, (ax0, ax1) = claim_figure("sparsity.factored-l2", "diagonal net u⊙v with weight decay vs lasso path", ncols=2)
+    fig, (ax0, ax1) = claim_figure(
+        "sparsity.factored-l2", "diagonal net u⊙v with weight decay vs lasso path", ncols=2
+    )
     for i, j in enumerate(np.nonzero(np.abs(lasso_path).max(0) > 0)[0]):
         plot_theory(ax0, ratio, lasso_path[:, j], label="lasso (FISTA)" if i == 0 else None, lw=1.2)
-        plot_measured(ax0, ratio, diag[:, j], None, label="u⊙v, weight decay" if i == 0 else None, ms=3.5)
+        plot_measured(
+            ax0, ratio, diag[:, j], None, label="u⊙v, weight decay" if i == 0 else None, ms=3.5
+        )
     ax0.set_xlabel("λ / λ_max")
     ax0.set_ylabel("coefficient βⱼ")
     ax0.legend(fontsize=8)
@@ -760,6 +1023,8 @@ def _claim_factored_l2(config: Mapping, rt: Runtime) -> Evidence:
     ax1.set_xlabel("w = u·v")
     ax1.set_ylabel("penalty / λ")
     ax1.legend(fontsize=7)
-    summary = (f"{config['seeds']} seeds × {len(ratio)} λ: max rel. coefficient error {err.max():.1e}, "
-               f"support mismatches {int(mism.sum())}")
+    summary = (
+        f"{config['seeds']} seeds × {len(ratio)} λ: max rel. coefficient error {err.max():.1e}, "
+        f"support mismatches {int(mism.sum())}"
+    )
     return Evidence(rows, checks, fig, summary, dict(max_rel_error=float(err.max())))

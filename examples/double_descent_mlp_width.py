@@ -15,15 +15,30 @@ from kernelcap.plotting import claim_figure, plot_measured, plot_theory, save_fi
 
 def main(out_dir=".", quick=False):
     if quick:
-        cfg = dict(n=40, dim=4, steps=400, lr=0.02, trials=6,
-                   widths=[1, 2, 4, 6, 8, 11, 15, 20, 28, 40, 60])
+        cfg = dict(
+            n=40,
+            dim=4,
+            steps=400,
+            lr=0.02,
+            trials=6,
+            widths=[1, 2, 4, 6, 8, 11, 15, 20, 28, 40, 60],
+        )
     else:
-        cfg = dict(n=100, dim=6, steps=4000, lr=0.01, trials=16,
-                   widths=[2, 3, 5, 7, 9, 11, 14, 18, 24, 31, 41, 55, 72, 95, 125, 170, 250])
+        cfg = dict(
+            n=100,
+            dim=6,
+            steps=4000,
+            lr=0.01,
+            trials=16,
+            widths=[2, 3, 5, 7, 9, 11, 14, 18, 24, 31, 41, 55, 72, 95, 125, 170, 250],
+        )
     sw = mlp_width_sweep(noise=1.0, seed=0, **cfg)
     n = sw.n
-    fig, axes = claim_figure("MLP width sweep (label noise σ = 1)",
-                             f"n = {n}, d = {sw.dim}, {cfg['steps']} full-batch Adam steps", ncols=2)
+    fig, axes = claim_figure(
+        "MLP width sweep (label noise σ = 1)",
+        f"n = {n}, d = {sw.dim}, {cfg['steps']} full-batch Adam steps",
+        ncols=2,
+    )
     top = float(np.max(sw.test_risk + sw.test_se)) * 1.1
     plot_theory(axes[0], [1, 1], [0, top], label="threshold P = n")
     plot_measured(axes[0], sw.params / n, sw.test_risk, sw.test_se, label="test MSE")
@@ -32,10 +47,14 @@ def main(out_dir=".", quick=False):
     axes[0].legend(fontsize=7)
     k = int(np.argmax(sw.test_risk))
     for j in (0, k, len(sw.widths) - 1):
-        axes[1].plot(sw.steps, sw.test_history[:, j], label=f"H = {sw.widths[j]} (P/n = "
-                     f"{sw.params[j] / n:.2f})")
-    axes[1].set(xscale="log", yscale="log", xlabel="Adam step", ylabel="test MSE",
-                title="epoch-wise")
+        axes[1].plot(
+            sw.steps,
+            sw.test_history[:, j],
+            label=f"H = {sw.widths[j]} (P/n = {sw.params[j] / n:.2f})",
+        )
+    axes[1].set(
+        xscale="log", yscale="log", xlabel="Adam step", ylabel="test MSE", title="epoch-wise"
+    )
     axes[1].legend(fontsize=7)
     out = Path(out_dir) / "double_descent_mlp_width.png"
     save_figure(fig, out)

@@ -29,36 +29,67 @@ def main(out_dir: str | Path = ".", quick: bool = False, seed: int = 0) -> Path:
     if quick:
         kw = dict(p=23, train_fraction=0.8, weight_decay=(0.0, 1.25, 2.0), n_steps=800)
     else:
-        kw = dict(p=31, train_fraction=0.7, weight_decay=(0.0, 0.25, 0.5, 1.0, 2.0, 3.0), n_steps=3000)
+        kw = dict(
+            p=31, train_fraction=0.7, weight_decay=(0.0, 0.25, 0.5, 1.0, 2.0, 3.0), n_steps=3000
+        )
     run = sim.train_grokking(**kw, seed=seed, device="cpu")
     k = 4
     frac = theory.top_k_energy_fraction(run.fourier_energy, k)
-    lam_show = run.weight_decay[np.argmax(np.isfinite(run.t_generalize(0.9)))] if np.isfinite(run.t_generalize(0.9)).any() else run.weight_decay[-1]
+    lam_show = (
+        run.weight_decay[np.argmax(np.isfinite(run.t_generalize(0.9)))]
+        if np.isfinite(run.t_generalize(0.9)).any()
+        else run.weight_decay[-1]
+    )
     i = int(run.members(lam_show)[0])
     i0 = int(run.members(0.0)[0])
 
     fig = Figure(figsize=(15, 4.3), layout="constrained")
     ax = fig.subplots(1, 3)
-    fig.suptitle(f"Grokking a + b mod {run.p} (train fraction {kw['train_fraction']}, AdamW lr {run.lr})", fontsize=11)
+    fig.suptitle(
+        f"Grokking a + b mod {run.p} (train fraction {kw['train_fraction']}, AdamW lr {run.lr})",
+        fontsize=11,
+    )
     for j, style in ((i, "-"), (i0, ":")):
-        ax[0].plot(run.steps, run.train_acc[j], style, color="C0", label=f"train, λ={run.weight_decay[j]:g}")
-        ax[0].plot(run.steps, run.test_acc[j], style, color="C3", label=f"test, λ={run.weight_decay[j]:g}")
+        ax[0].plot(
+            run.steps,
+            run.train_acc[j],
+            style,
+            color="C0",
+            label=f"train, λ={run.weight_decay[j]:g}",
+        )
+        ax[0].plot(
+            run.steps, run.test_acc[j], style, color="C3", label=f"test, λ={run.weight_decay[j]:g}"
+        )
     ax[0].set_xscale("log")
     ax[0].set_xlabel("step t")
     ax[0].set_ylabel("accuracy")
     ax[0].legend(fontsize=7)
 
-    ax[1].plot(run.steps, run.weight_norm[i] / run.weight_norm[i].max(), color="C0", label=f"‖w‖/max‖w‖, λ={lam_show:g}")
-    ax[1].plot(run.steps, frac[i], color="C1", label=f"top-{k} Fourier fraction of W_E, λ={lam_show:g}")
+    ax[1].plot(
+        run.steps,
+        run.weight_norm[i] / run.weight_norm[i].max(),
+        color="C0",
+        label=f"‖w‖/max‖w‖, λ={lam_show:g}",
+    )
+    ax[1].plot(
+        run.steps, frac[i], color="C1", label=f"top-{k} Fourier fraction of W_E, λ={lam_show:g}"
+    )
     ax[1].plot(run.steps, frac[i0], ":", color="C1", label="top-k fraction, λ=0")
-    plot_theory(ax[1], run.steps[[0, -1]], [theory.uniform_top_k_fraction(run.p, k)] * 2, label="flat spectrum k/⌊(p−1)/2⌋")
+    plot_theory(
+        ax[1],
+        run.steps[[0, -1]],
+        [theory.uniform_top_k_fraction(run.p, k)] * 2,
+        label="flat spectrum k/⌊(p−1)/2⌋",
+    )
     ax[1].set_xscale("log")
     ax[1].set_xlabel("step t")
     ax[1].set_ylabel("progress measure")
     ax[1].legend(fontsize=7)
 
     plot_measured(ax[2], run.weight_decay, run.test_acc[:, -1], None, label="test")
-    plot_measured(ax[2], run.weight_decay, run.train_acc[:, -1], None, label="train", color="C2", fmt="s")
+    plot_measured(
+        ax[2], run.weight_decay, run.train_acc[:, -1], None, label="train", color="C2", fmt="s"
+    )
     ax[2].set_xlabel("weight decay λ")
     ax[2].set_ylabel(f"accuracy at t={run.steps[-1]}")
     ax[2].legend(fontsize=8)

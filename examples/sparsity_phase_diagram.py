@@ -19,10 +19,21 @@ def main(out_dir=".", quick=False):
     rhos = np.linspace(0.04, 0.96, 10 if quick else 24)
     pd = es.phase_diagram(d, deltas, rhos, n_trials=trials, n_iter=300 if quick else 500, seed=0)
     rho50, err = pd.boundary()
-    fig, ax = claim_figure("sparsity.phase-transition", f"basis pursuit, d = {d}, {trials} trials per cell")
+    fig, ax = claim_figure(
+        "sparsity.phase-transition", f"basis pursuit, d = {d}, {trials} trials per cell"
+    )
     grid_delta = np.broadcast_to(pd.undersampling[:, None], pd.success.shape)
-    im = ax.scatter(grid_delta, pd.sparsity_ratio, c=pd.success, cmap="viridis", marker="s", s=40 if quick else 60,
-                    vmin=0, vmax=1, zorder=1)
+    im = ax.scatter(
+        grid_delta,
+        pd.sparsity_ratio,
+        c=pd.success,
+        cmap="viridis",
+        marker="s",
+        s=40 if quick else 60,
+        vmin=0,
+        vmax=1,
+        zorder=1,
+    )
     fig.colorbar(im, ax=ax, label="P(exact recovery)")
     dl = np.linspace(0.01, 1, 200)
     plot_theory(ax, dl, th.l1_phase_transition(dl), label="ψ(ρδ) = δ", color="w")

@@ -14,12 +14,19 @@ from kernelcap.plotting import claim_figure, save_figure
 
 def main(out_dir=".", quick=False):
     mlp = es.train_penalized_mlps(n_seeds=1 if quick else 4, n_steps=100 if quick else 1000, seed=0)
-    fig, axes = claim_figure("sparsity.prox", "MLP weights: L1 gives exact zeros, L2 only shrinks", ncols=3)
+    fig, axes = claim_figure(
+        "sparsity.prox", "MLP weights: L1 gives exact zeros, L2 only shrinks", ncols=3
+    )
     bins = np.linspace(-0.6, 0.6, 61)
-    for ax, name, w, z, h, acc in zip(axes, mlp.penalties, mlp.weights, mlp.zero_fraction, mlp.hoyer, mlp.test_accuracy):
+    for ax, name, w, z, h, acc in zip(
+        axes, mlp.penalties, mlp.weights, mlp.zero_fraction, mlp.hoyer, mlp.test_accuracy
+    ):
         ax.hist(w.ravel(), bins=bins, color="C3" if name == "l1" else "C0")
         ax.set_yscale("log")
-        ax.set_title(f"{name}: exact zeros {z.mean():.0%}, Hoyer {h.mean():.2f}, test acc {acc.mean():.2f}", fontsize=8)
+        ax.set_title(
+            f"{name}: exact zeros {z.mean():.0%}, Hoyer {h.mean():.2f}, test acc {acc.mean():.2f}",
+            fontsize=8,
+        )
         ax.set_xlabel("weight w")
         ax.set_ylabel("count")
     out = Path(out_dir) / "sparsity_weight_histograms.png"

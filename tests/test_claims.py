@@ -33,5 +33,7 @@ def test_claim_passes_at_smoke_scale(c, tmp_path):
     assert rec["figure"] and (tmp_path / rec["figure"]).stat().st_size > 1000
     assert rec["rows"] and all("measured" in r for r in rec["rows"])
     for k in rec["checks"]:
-        assert k["reason"].strip(), f"check {k['name']} of {c.id} does not say why its bound is what it is"
+        assert k["reason"].strip(), (
+            f"check {k['name']} of {c.id} does not say why its bound is what it is"
+        )
         assert not math.isnan(float(k["value"]))

@@ -276,14 +276,27 @@ def random_features_risk(
     p1, p2 = psi1, psi2
     z2, z4, z6 = z**2, z**4, z**6
     e0 = (
-        -(chi**5) * z6 + 3 * chi**4 * z4 + (p1 * p2 - p2 - p1 + 1) * chi**3 * z6
-        - 2 * chi**3 * z4 - 3 * chi**3 * z2 + (p1 + p2 - 3 * p1 * p2 + 1) * chi**2 * z4
-        + 2 * chi**2 * z2 + chi**2 + 3 * p1 * p2 * chi * z2 - p1 * p2
+        -(chi**5) * z6
+        + 3 * chi**4 * z4
+        + (p1 * p2 - p2 - p1 + 1) * chi**3 * z6
+        - 2 * chi**3 * z4
+        - 3 * chi**3 * z2
+        + (p1 + p2 - 3 * p1 * p2 + 1) * chi**2 * z4
+        + 2 * chi**2 * z2
+        + chi**2
+        + 3 * p1 * p2 * chi * z2
+        - p1 * p2
     )
     e1 = p2 * chi**3 * z4 - p2 * chi**2 * z2 + p1 * p2 * chi * z2 - p1 * p2
     e2 = (
-        chi**5 * z6 - 3 * chi**4 * z4 + (p1 - 1) * chi**3 * z6 + 2 * chi**3 * z4
-        + 3 * chi**3 * z2 + (-p1 - 1) * chi**2 * z4 - 2 * chi**2 * z2 - chi**2
+        chi**5 * z6
+        - 3 * chi**4 * z4
+        + (p1 - 1) * chi**3 * z6
+        + 2 * chi**3 * z4
+        + 3 * chi**3 * z2
+        + (-p1 - 1) * chi**2 * z4
+        - 2 * chi**2 * z2
+        - chi**2
     )
     risk = f1 * e1 / e0 + (t2 + fs) * e2 / e0 + fs
     return scalar_or_array(risk, n_features_per_dim, n_samples_per_dim, lam)
@@ -347,9 +360,23 @@ def benign_overfitting_bound(eigenvalues, n, b=1.0):
     r0 = float(np.atleast_1d(r_all)[0])
     bias_scale = float(lam[0] * max(np.sqrt(r0 / n), r0 / n))
     if ok.size == 0:
-        return {"k_star": -1, "r_k": float("nan"), "R_k": float("nan"), "k_over_n": float("nan"),
-                "n_over_R": float("nan"), "variance_term": float("inf"), "bias_scale": bias_scale}
+        return {
+            "k_star": -1,
+            "r_k": float("nan"),
+            "R_k": float("nan"),
+            "k_over_n": float("nan"),
+            "n_over_R": float("nan"),
+            "variance_term": float("inf"),
+            "bias_scale": bias_scale,
+        }
     k = int(ok[0])
     rk, big_rk = float(np.atleast_1d(r_all)[k]), float(np.atleast_1d(big_r_all)[k])
-    return {"k_star": k, "r_k": rk, "R_k": big_rk, "k_over_n": k / n, "n_over_R": n / big_rk,
-            "variance_term": k / n + n / big_rk, "bias_scale": bias_scale}
+    return {
+        "k_star": k,
+        "r_k": rk,
+        "R_k": big_rk,
+        "k_over_n": k / n,
+        "n_over_R": n / big_rk,
+        "variance_term": k / n + n / big_rk,
+        "bias_scale": bias_scale,
+    }

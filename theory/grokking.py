@@ -3,6 +3,7 @@ Fourier (trigonometric) solution of modular addition with its spectrum.
 
 All functions are pure NumPy, vectorised by broadcasting, float64.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -65,7 +66,9 @@ def grokking_time(norm_memorizing, norm_generalizing, lr, weight_decay):
     wg = as_array(norm_generalizing, "norm_generalizing", gt=0)
     lr_ = as_array(lr, "lr", gt=0)
     wd_ = as_array(weight_decay, "weight_decay", gt=0)
-    return scalar_or_array(np.log(wm / wg) / (lr_ * wd_), norm_memorizing, norm_generalizing, lr, weight_decay)
+    return scalar_or_array(
+        np.log(wm / wg) / (lr_ * wd_), norm_memorizing, norm_generalizing, lr, weight_decay
+    )
 
 
 def grokking_time_exponent() -> float:
@@ -133,9 +136,11 @@ def effective_frequency_count(energy) -> np.ndarray:
     if e.ndim < 1 or e.shape[-1] < 1:
         raise ValueError("energy must have a non-empty last axis")
     peak = e.max(-1, keepdims=True)
-    r = np.divide(e, peak, out=np.zeros_like(e), where=peak > 0)  # scale out first: e² underflows for tiny spectra
+    r = np.divide(
+        e, peak, out=np.zeros_like(e), where=peak > 0
+    )  # scale out first: e² underflows for tiny spectra
     total, sq = r.sum(-1), np.square(r).sum(-1)
-    out = np.divide(total ** 2, sq, out=np.full_like(total, np.nan), where=sq > 0)
+    out = np.divide(total**2, sq, out=np.full_like(total, np.nan), where=sq > 0)
     return out if out.ndim else float(out)
 
 

@@ -115,11 +115,12 @@ def _ags_gap(y: float) -> float:
     return special.erf(y) / y - 2.0 / math.sqrt(math.pi) * math.exp(-y * y)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _ags_peak() -> tuple[float, float]:
     """(y*, g(y*)): the maximum of g, which sets the critical load α_c = g(y*)²/2."""
-    res = optimize.minimize_scalar(lambda y: -_ags_gap(y), bounds=(0.1, 5.0), method="bounded",
-                                   options={"xatol": 1e-12})
+    res = optimize.minimize_scalar(
+        lambda y: -_ags_gap(y), bounds=(0.1, 5.0), method="bounded", options={"xatol": 1e-12}
+    )
     return float(res.x), float(-res.fun)
 
 

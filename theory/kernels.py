@@ -62,7 +62,9 @@ def _kernels(x1, x2, depth, activation, w_std, b_std):
     if x1.ndim != 2 or x2.ndim != 2:
         raise ValueError(f"x1 and x2 must be 2-d (N, D), got shapes {x1.shape} and {x2.shape}")
     if x1.shape[1] != x2.shape[1]:
-        raise ValueError(f"x1 and x2 must have the same feature dimension, got {x1.shape[1]} and {x2.shape[1]}")
+        raise ValueError(
+            f"x1 and x2 must have the same feature dimension, got {x1.shape[1]} and {x2.shape[1]}"
+        )
     d = x1.shape[1]
     w2, b2 = w_std**2, b_std**2
     q1 = w2 * np.einsum("nd,nd->n", x1, x1) / d + b2
@@ -79,7 +81,9 @@ def _kernels(x1, x2, depth, activation, w_std, b_std):
     return sigma, theta
 
 
-def nngp_kernel(x1, x2=None, depth: int = 1, activation: str = "relu", w_std: float = 1.0, b_std: float = 0.0):
+def nngp_kernel(
+    x1, x2=None, depth: int = 1, activation: str = "relu", w_std: float = 1.0, b_std: float = 0.0
+):
     r"""NNGP kernel Σ^{depth+1}(x1, x2) of a fully connected net's readout at infinite width.
 
     Σ¹ = σ_w² x·x'/d + σ_b², Σ^{l+1} = σ_w² E[φ(u)φ(v)] + σ_b² (see the module docstring), with the
@@ -103,7 +107,9 @@ def nngp_kernel(x1, x2=None, depth: int = 1, activation: str = "relu", w_std: fl
     return _kernels(x1, x2, depth, activation, w_std, b_std)[0]
 
 
-def ntk_kernel(x1, x2=None, depth: int = 1, activation: str = "relu", w_std: float = 1.0, b_std: float = 0.0):
+def ntk_kernel(
+    x1, x2=None, depth: int = 1, activation: str = "relu", w_std: float = 1.0, b_std: float = 0.0
+):
     r"""Neural tangent kernel Θ^{depth+1}(x1, x2) of a fully connected net in NTK parameterization.
 
     Θ¹ = Σ¹, Θ^{l+1} = σ_w² E[φ'(u)φ'(v)] Θ^l + Σ^{l+1}, where E[φ'φ'] is (π−θ)/(2π) for ``relu``
@@ -179,7 +185,9 @@ def linearized_prediction(ntk_train, ntk_test_train, y_train, f0_train, f0_test,
         raise ValueError(f"f0_train shape {f0.shape} differs from y_train shape {y.shape}")
     f0t = _as_targets(f0_test, "f0_test", kt.shape[0])
     if f0t.shape[1:] != y.shape[1:]:
-        raise ValueError(f"f0_test shape {f0t.shape} does not match y_train's output shape {y.shape}")
+        raise ValueError(
+            f"f0_test shape {f0t.shape} does not match y_train's output shape {y.shape}"
+        )
     lr = float(as_array(lr, "lr", gt=0))
     t = as_array(steps, "steps", integer=True, ge=0)
     scalar_steps = t.ndim == 0
@@ -187,12 +195,14 @@ def linearized_prediction(ntk_train, ntk_test_train, y_train, f0_train, f0_test,
     lam, v = np.linalg.eigh((k + k.T) / 2)
     lam = np.clip(lam, 0.0, None)
     a = 1.0 - lr * lam / n
-    r0 = (v.T @ (f0 - y).reshape(n, -1))  # (n, O) in eigenbasis
+    r0 = v.T @ (f0 - y).reshape(n, -1)  # (n, O) in eigenbasis
     powers = a[None, :] ** t[:, None]  # (T, n)
     safe = np.where(lam > 0, lam, 1.0)
     geo = np.where(lam > 0, (1.0 - powers) * n / (lr * safe), t[:, None] * 1.0)  # Σ_{s<t} a^s
     f_train = (y.reshape(n, -1))[None] + np.einsum("ij,tj,jo->tio", v, powers, r0)
-    f_test = f0t.reshape(kt.shape[0], -1)[None] - (lr / n) * np.einsum("mn,nj,tj,jo->tmo", kt, v, geo, r0)
+    f_test = f0t.reshape(kt.shape[0], -1)[None] - (lr / n) * np.einsum(
+        "mn,nj,tj,jo->tmo", kt, v, geo, r0
+    )
     f_train = f_train.reshape((len(t),) + y.shape)
     f_test = f_test.reshape((len(t),) + f0t.shape)
     if scalar_steps:

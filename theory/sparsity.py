@@ -128,7 +128,9 @@ def lasso_zero_fraction(lam, sigma, sparsity, signal_std=1.0):
 
 def _tail_second_moment(tau):
     """``2∫_τ^∞ (u − τ)² φ(u) du = (1 + τ²) erfc(τ/√2) − τ √(2/π) e^{−τ²/2}``."""
-    return (1.0 + tau**2) * erfc(tau / np.sqrt(2.0)) - tau * np.sqrt(2.0 / np.pi) * np.exp(-(tau**2) / 2)
+    return (1.0 + tau**2) * erfc(tau / np.sqrt(2.0)) - tau * np.sqrt(2.0 / np.pi) * np.exp(
+        -(tau**2) / 2
+    )
 
 
 def _optimal_tau(rho):

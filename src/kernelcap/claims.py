@@ -25,8 +25,9 @@ import math
 import pkgutil
 import re
 import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal, Mapping
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
@@ -126,7 +127,7 @@ class Claim:
     id: str
     statement: str
     source: str
-    experiment: Callable[[Mapping[str, Any], "Runtime"], Evidence]
+    experiment: Callable[[Mapping[str, Any], Runtime], Evidence]
     configs: Mapping[str, Mapping[str, Any]]
 
     def __post_init__(self) -> None:
@@ -145,7 +146,7 @@ class Claim:
             raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
         return dict(self.configs[scale])
 
-    def run(self, scale: str = "quick", runtime: "Runtime | None" = None) -> Evidence:
+    def run(self, scale: str = "quick", runtime: Runtime | None = None) -> Evidence:
         """Run the experiment at ``scale`` and return its evidence (with ``timings['total_s']``)."""
         from kernelcap.runtime import Runtime
 
@@ -182,10 +183,10 @@ def register(c: Claim) -> Claim:
 
 def claim(
     id: str, *, statement: str, source: str, configs: Mapping[str, Mapping[str, Any]]
-) -> Callable[[Callable[[Mapping[str, Any], "Runtime"], Evidence]], Callable]:
+) -> Callable[[Callable[[Mapping[str, Any], Runtime], Evidence]], Callable]:
     """Decorator that registers ``fn(config, runtime) -> Evidence`` as claim ``id``."""
 
-    def decorate(fn: Callable[[Mapping[str, Any], "Runtime"], Evidence]) -> Callable:
+    def decorate(fn: Callable[[Mapping[str, Any], Runtime], Evidence]) -> Callable:
         register(Claim(id=id, statement=statement, source=source, experiment=fn, configs=configs))
         return fn
 

@@ -28,14 +28,22 @@ def _parser() -> argparse.ArgumentParser:
     ls.add_argument("patterns", nargs="*", help="claim ids or globs (default: all)")
 
     ck = sub.add_parser("check", help="run claims and write records, figures and the report")
-    ck.add_argument("patterns", nargs="*", help="claim ids or globs like 'hopfield.*' (default: all)")
-    ck.add_argument("--scale", default="quick", choices=SCALES, help="experiment size (default: quick)")
+    ck.add_argument(
+        "patterns", nargs="*", help="claim ids or globs like 'hopfield.*' (default: all)"
+    )
+    ck.add_argument(
+        "--scale", default="quick", choices=SCALES, help="experiment size (default: quick)"
+    )
     ck.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda, cuda:i")
     ck.add_argument("--seed", type=_seed, default=0, help="base random seed (default 0)")
-    ck.add_argument("--out", type=Path, default=None,
-                    help="run directory (default: runs/<timestamp>)")
-    ck.add_argument("--resume", action="store_true",
-                    help="skip claims whose record in --out has the same scale, seed, device and config")
+    ck.add_argument(
+        "--out", type=Path, default=None, help="run directory (default: runs/<timestamp>)"
+    )
+    ck.add_argument(
+        "--resume",
+        action="store_true",
+        help="skip claims whose record in --out has the same scale, seed, device and config",
+    )
     ck.add_argument("--no-report", action="store_true", help="do not write index.html/summary.md")
 
     rp = sub.add_parser("report", help="rebuild index.html and summary.md from a run directory")
@@ -47,7 +55,9 @@ def _seed(text: str) -> int:
     try:
         v = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"seed must be a non-negative integer, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"seed must be a non-negative integer, got {text!r}"
+        ) from None
     if v < 0:
         raise argparse.ArgumentTypeError(f"seed must be a non-negative integer, got {v}")
     return v
@@ -85,8 +95,11 @@ def cmd_check(args) -> int:
     out = args.out or Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S")
     rt = Runtime(device=args.device, seed=args.seed, scale=args.scale)
     width = max(len(c.id) for c in claims) + 1
-    print(f"kernelcap check: {len(claims)} claim(s), scale={args.scale}, device={rt.torch_device}, "
-          f"seed={args.seed}, out={out}", flush=True)
+    print(
+        f"kernelcap check: {len(claims)} claim(s), scale={args.scale}, device={rt.torch_device}, "
+        f"seed={args.seed}, out={out}",
+        flush=True,
+    )
     print(f"{'claim':<{width}} {'VERDICT':<5} {'time':>8}  headline check", flush=True)
     start = time.perf_counter()
 

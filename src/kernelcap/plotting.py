@@ -6,7 +6,7 @@ so claims can run in threads or worker processes and tests never open windows.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from matplotlib.figure import Figure

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import time
 import traceback
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from kernelcap.claims import Claim, Evidence
 from kernelcap.runtime import Runtime
@@ -57,8 +58,9 @@ def device_description(rt: Runtime) -> str:
     return str(dev)
 
 
-def evidence_record(c: Claim, scale: str, rt: Runtime, ev: Evidence | None, error: str | None,
-                    wall_s: float) -> dict[str, Any]:
+def evidence_record(
+    c: Claim, scale: str, rt: Runtime, ev: Evidence | None, error: str | None, wall_s: float
+) -> dict[str, Any]:
     """The JSON record of a claim run (``ev`` is None when the experiment raised)."""
     rec: dict[str, Any] = {
         "claim": c.id,
@@ -85,8 +87,14 @@ def evidence_record(c: Claim, scale: str, rt: Runtime, ev: Evidence | None, erro
             summary=ev.summary,
             timings=to_jsonable({**ev.timings, "wall_s": wall_s}),
             checks=[
-                {"name": k.name, "value": k.value, "op": k.op, "bound": k.bound,
-                 "passed": k.passed, "reason": k.reason}
+                {
+                    "name": k.name,
+                    "value": k.value,
+                    "op": k.op,
+                    "bound": k.bound,
+                    "passed": k.passed,
+                    "reason": k.reason,
+                }
                 for k in ev.checks
             ],
             rows=to_jsonable(list(ev.rows)),
@@ -106,8 +114,9 @@ def _same_run(rec: dict | None, c: Claim, scale: str, rt: Runtime) -> bool:
     )
 
 
-def run_claim(c: Claim, scale: str, rt: Runtime, out_dir: Path | str | None = None,
-              *, resume: bool = False) -> ClaimResult:
+def run_claim(
+    c: Claim, scale: str, rt: Runtime, out_dir: Path | str | None = None, *, resume: bool = False
+) -> ClaimResult:
     """Run one claim; store its record (and figure) under ``out_dir`` when given.
 
     Exceptions from the experiment are caught and recorded with verdict ``"error"``.
@@ -134,9 +143,15 @@ def run_claim(c: Claim, scale: str, rt: Runtime, out_dir: Path | str | None = No
     return ClaimResult(rec, ev)
 
 
-def run_claims(claims: Iterable[Claim], scale: str, rt: Runtime, out_dir: Path | str | None = None,
-               *, resume: bool = False,
-               on_result: Callable[[ClaimResult], None] | None = None) -> list[ClaimResult]:
+def run_claims(
+    claims: Iterable[Claim],
+    scale: str,
+    rt: Runtime,
+    out_dir: Path | str | None = None,
+    *,
+    resume: bool = False,
+    on_result: Callable[[ClaimResult], None] | None = None,
+) -> list[ClaimResult]:
     """Run ``claims`` one after another, calling ``on_result`` as each finishes."""
     results = []
     for c in claims:
@@ -167,8 +182,9 @@ def _fmt(x: Any) -> str:
         return str(x)
 
 
-def save_claim_figure(claim_id: str, path: Path | str, *, scale: str = "quick", seed: int = 0,
-                      device: str = "auto") -> Evidence:
+def save_claim_figure(
+    claim_id: str, path: Path | str, *, scale: str = "quick", seed: int = 0, device: str = "auto"
+) -> Evidence:
     """Run one claim and write its figure to ``path`` (what the claim-figure examples do)."""
     from kernelcap.claims import get_claim
     from kernelcap.store import atomic_save_figure

@@ -13,7 +13,7 @@ if TYPE_CHECKING:  # pragma: no cover
 DEVICES = ("auto", "cpu", "cuda")
 
 
-def resolve_device(device: "str | torch.device" = "auto") -> "torch.device":
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
     """``"auto"`` → CUDA when available, else CPU; any other torch device string is checked."""
     import torch
 
@@ -32,7 +32,7 @@ def resolve_device(device: "str | torch.device" = "auto") -> "torch.device":
     return dev
 
 
-def make_generator(seed: int, device: "str | torch.device" = "cpu") -> "torch.Generator":
+def make_generator(seed: int, device: str | torch.device = "cpu") -> torch.Generator:
     """A ``torch.Generator`` on ``device`` seeded with ``seed`` (same seed, same numbers)."""
     import torch
 
@@ -67,19 +67,19 @@ class Runtime:
             raise ValueError(f"seed must be a non-negative int, got {self.seed!r}")
 
     @property
-    def torch_device(self) -> "torch.device":
+    def torch_device(self) -> torch.device:
         return resolve_device(self.device)
 
-    def generator(self, offset: int = 0) -> "torch.Generator":
+    def generator(self, offset: int = 0) -> torch.Generator:
         """A generator on this runtime's device seeded with ``seed + offset``."""
         return make_generator(self.seed + offset, self.torch_device)
 
-    def replace(self, **changes) -> "Runtime":
+    def replace(self, **changes) -> Runtime:
         return dataclasses.replace(self, **changes)
 
 
 @contextlib.contextmanager
-def single_cpu_thread(device: "str | torch.device" = "cpu"):
+def single_cpu_thread(device: str | torch.device = "cpu"):
     """Run the block with one intra-op torch thread when ``device`` is the CPU.
 
     Training loops of small tensors (a few thousand elements per op) spend their time in thread

@@ -15,8 +15,9 @@ import math
 import os
 import platform
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 RECORDS = "records"
 FIGURES = "figures"
@@ -35,7 +36,11 @@ def to_jsonable(obj: Any) -> Any:
     if isinstance(obj, bool) or obj is None or isinstance(obj, (int, str)):
         return obj
     if isinstance(obj, float):
-        return obj if math.isfinite(obj) else ("nan" if math.isnan(obj) else ("inf" if obj > 0 else "-inf"))
+        return (
+            obj
+            if math.isfinite(obj)
+            else ("nan" if math.isnan(obj) else ("inf" if obj > 0 else "-inf"))
+        )
     if isinstance(obj, Path):
         return str(obj)
     if hasattr(obj, "tolist"):  # numpy / torch arrays and scalars

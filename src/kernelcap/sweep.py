@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, Future, as_completed
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from kernelcap.progress import progress
 from kernelcap.store import atomic_write_json, to_jsonable
@@ -77,10 +78,13 @@ def sweep(
             todo.append(i)
     ex = executor if executor is not None else _InlineExecutor()
     futures = {ex.submit(fn, **points[i]): i for i in todo}
-    for fut in progress(as_completed(futures), total=len(futures), desc=desc, enabled=show_progress):
+    for fut in progress(
+        as_completed(futures), total=len(futures), desc=desc, enabled=show_progress
+    ):
         i = futures[fut]
         results[i] = to_jsonable(fut.result())
         if folder is not None:
-            atomic_write_json(folder / f"{point_key(points[i])}.json",
-                              {"point": points[i], "result": results[i]})
+            atomic_write_json(
+                folder / f"{point_key(points[i])}.json", {"point": points[i], "result": results[i]}
+            )
     return results

@@ -18,7 +18,9 @@ def test_masked_batch_equals_pinv_on_the_unpadded_design():
         ref = torch.linalg.pinv(x[g, :, :, :p]) @ y[g].unsqueeze(-1)
         if p < 10:
             gram = x[g].transpose(-1, -2) @ x[g] + torch.diag_embed((1 - mask[g]).expand(3, -1))
-            got = torch.linalg.solve(gram, (x[g].transpose(-1, -2) @ y[g].unsqueeze(-1)).squeeze(-1))
+            got = torch.linalg.solve(
+                gram, (x[g].transpose(-1, -2) @ y[g].unsqueeze(-1)).squeeze(-1)
+            )
         else:
             got = dd._dual_solve(x[g], y[g], 0.0)
         assert torch.allclose(got[:, :p], ref.squeeze(-1), atol=1e-8)
@@ -38,7 +40,9 @@ def test_same_seed_same_numbers_and_validation():
 
 
 def test_width_sweep_shapes_and_parameter_counts():
-    sw = dd.mlp_width_sweep([3, 50], n=20, dim=3, steps=5, trials=2, log_every=1, seed=0, device="cpu")
+    sw = dd.mlp_width_sweep(
+        [3, 50], n=20, dim=3, steps=5, trials=2, log_every=1, seed=0, device="cpu"
+    )
     assert sw.test_history.shape == (5, 2) and sw.test_by_trial.shape == (2, 2)
     assert np.array_equal(sw.params, [3 * 5 + 1, 50 * 5 + 1])
 
@@ -48,7 +52,9 @@ def test_ridge_and_random_features_agree_with_theory_roughly():
 
     c = dd.ridge_risk_curve(60, [30, 120], 0.5, trials=100, seed=1, device="cpu")
     assert np.all(np.abs(c.risk - th.ridge_risk(c.sizes / 60, 0.5)) < 5 * c.se + 1 / 60)
-    rf = dd.random_features_risk_curve(60, 20, [20, 240], features="fourier", trials=4, seed=1, device="cpu")
+    rf = dd.random_features_risk_curve(
+        60, 20, [20, 240], features="fourier", trials=4, seed=1, device="cpu"
+    )
     assert np.all(np.isfinite(rf.risk)) and rf.risk[1] < rf.risk[0] + 1
 
 

@@ -32,12 +32,29 @@ def test_training_is_reproducible_and_batched_members_are_independent():
 
 def test_first_step_reaching():
     steps = np.array([1, 10, 100])
-    assert np.array_equal(g.first_step_reaching(steps, [[0.1, 1.0, 1.0], [0, 0, 0.5]], 1.0), [10.0, np.nan], equal_nan=True)
+    assert np.array_equal(
+        g.first_step_reaching(steps, [[0.1, 1.0, 1.0], [0, 0, 0.5]], 1.0),
+        [10.0, np.nan],
+        equal_nan=True,
+    )
 
 
-@pytest.mark.parametrize("kw", [dict(p=2), dict(train_fraction=1.0), dict(weight_decay=(-1.0,)), dict(lr=0.0),
-                                dict(embed=0), dict(n_steps=1.5), dict(optimizer="sgd"), dict(weight_decay=()),
-                                dict(lr=float("nan")), dict(init_scale=-1.0), dict(embed=True)])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(p=2),
+        dict(train_fraction=1.0),
+        dict(weight_decay=(-1.0,)),
+        dict(lr=0.0),
+        dict(embed=0),
+        dict(n_steps=1.5),
+        dict(optimizer="sgd"),
+        dict(weight_decay=()),
+        dict(lr=float("nan")),
+        dict(init_scale=-1.0),
+        dict(embed=True),
+    ],
+)
 def test_bad_input(kw):
     base = dict(p=11, train_fraction=0.5, n_steps=5, device="cpu")
     with pytest.raises(ValueError):
@@ -52,21 +69,35 @@ def test_ordered_pairs_cover_all_p_squared():
 
 
 def test_ntk_drift_is_zero_at_init_and_scale_free_distance_ignores_pure_decay():
-    run = g.train_grokking(p=11, train_fraction=0.6, embed=8, hidden=16, n_steps=40, weight_decay=(0.0,), device="cpu")
+    run = g.train_grokking(
+        p=11, train_fraction=0.6, embed=8, hidden=16, n_steps=40, weight_decay=(0.0,), device="cpu"
+    )
     d = g.ntk_drift_from_init(run, 0, n_points=12, max_snapshots=5)
-    assert d.steps[0] == run.steps[0] and d.relative_change[0] == 0 and abs(d.kernel_distance[0]) < 1e-12
+    assert (
+        d.steps[0] == run.steps[0]
+        and d.relative_change[0] == 0
+        and abs(d.kernel_distance[0]) < 1e-12
+    )
     assert np.all(d.kernel_distance[1:] > 0) and d.steps.shape == d.kernel_distance.shape
     # all weights scaled by c: Θ scales by c⁴, the centred cosine distance does not move
-    scaled = g.GrokkingRun(**{**run.__dict__, "weights": tuple(np.stack([w[:, 0], 0.5 * w[:, 0]], 1) for w in run.weights),
-                               "steps": np.array([0, 1]), "snapshot_steps": np.array([0, 1])})
+    scaled = g.GrokkingRun(
+        **{
+            **run.__dict__,
+            "weights": tuple(np.stack([w[:, 0], 0.5 * w[:, 0]], 1) for w in run.weights),
+            "steps": np.array([0, 1]),
+            "snapshot_steps": np.array([0, 1]),
+        }
+    )
     ds = g.ntk_drift_from_init(scaled, 0, n_points=12, max_snapshots=2)
-    assert abs(ds.kernel_distance[-1]) < 1e-9 and np.isclose(ds.relative_change[-1], 1 - 0.5 ** 4)
+    assert abs(ds.kernel_distance[-1]) < 1e-9 and np.isclose(ds.relative_change[-1], 1 - 0.5**4)
     with pytest.raises(ValueError):
         g.ntk_drift_from_init(run, 3)
 
 
 def test_member_alone_equals_member_in_batch_and_inits_are_paired_across_decay():
-    kw = dict(p=11, train_fraction=0.6, embed=8, hidden=16, n_steps=30, device="cpu", seed=4, n_seeds=2)
+    kw = dict(
+        p=11, train_fraction=0.6, embed=8, hidden=16, n_steps=30, device="cpu", seed=4, n_seeds=2
+    )
     both = g.train_grokking(weight_decay=(0.0, 1.0), **kw)
     alone = g.train_grokking(weight_decay=(1.0,), **kw)
     assert np.allclose(both.test_loss[2:], alone.test_loss, rtol=1e-5, atol=1e-6)
@@ -78,6 +109,12 @@ def test_member_alone_equals_member_in_batch_and_inits_are_paired_across_decay()
 def test_logged_fourier_energy_matches_the_theory_function():
     from kernelcap.theory.grokking import fourier_energy
 
-    run = g.train_grokking(p=13, train_fraction=0.6, embed=8, hidden=16, n_steps=10, device="cpu", n_log=3, every=5)
+    run = g.train_grokking(
+        p=13, train_fraction=0.6, embed=8, hidden=16, n_steps=10, device="cpu", n_log=3, every=5
+    )
     last = int(np.searchsorted(run.steps, run.snapshot_steps[-1]))
-    assert np.allclose(run.fourier_energy[:, last], fourier_energy(run.weights[0][:, -1].astype(np.float64)), rtol=1e-5)
+    assert np.allclose(
+        run.fourier_energy[:, last],
+        fourier_energy(run.weights[0][:, -1].astype(np.float64)),
+        rtol=1e-5,
+    )

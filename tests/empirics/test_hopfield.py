@@ -87,7 +87,10 @@ def test_separability_matches_cover_at_extremes():
         (lambda: e.one_step_errors(10, [3], 2, rule="oja"), "rule"),
         (lambda: e.async_retrieval(50, [5], 2, max_sweeps=0), "max_sweeps"),
         (lambda: e.dense_one_step_errors([10], [2], 3, 2, n_probes=4), "n_patterns"),
-        (lambda: e.modern_one_step_retrieval(8, [8], 1, beta=-1.0, distance=0.1, n_probes=2), "beta"),
+        (
+            lambda: e.modern_one_step_retrieval(8, [8], 1, beta=-1.0, distance=0.1, n_probes=2),
+            "beta",
+        ),
         (lambda: e.separable_fraction(0, [3], 2), "n_inputs"),
     ],
 )

@@ -22,7 +22,9 @@ class Custom(nn.Module):  # not a Sequential: needs the torch.func methods
 
 MODELS = {
     "ntk-relu-vector": lambda: ntk_mlp(5, 32, 2, 3, b_std=0.2),
-    "torch-tanh": lambda: nn.Sequential(nn.Linear(5, 24), nn.Tanh(), nn.Linear(24, 24), nn.GELU(), nn.Linear(24, 2)).double(),
+    "torch-tanh": lambda: nn.Sequential(
+        nn.Linear(5, 24), nn.Tanh(), nn.Linear(24, 24), nn.GELU(), nn.Linear(24, 2)
+    ).double(),
     "scalar": lambda: nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 1)).double(),
 }
 
@@ -33,7 +35,10 @@ def test_methods_agree_symmetric_psd(name, outputs):
     torch.manual_seed(0)
     m = MODELS[name]()
     x1, x2 = _x(7), _x(4, seed=1)
-    ks = [empirical_ntk(m, x1, x2, method=me, outputs=outputs) for me in ("structured", "jacobian", "ntvp")]
+    ks = [
+        empirical_ntk(m, x1, x2, method=me, outputs=outputs)
+        for me in ("structured", "jacobian", "ntvp")
+    ]
     for k in ks[1:]:
         assert torch.allclose(k, ks[0], atol=1e-10)
     k = empirical_ntk(m, x1, outputs=outputs, chunk_size=3)

@@ -29,8 +29,12 @@ def test_analytic_kernels_match_kernel_fn(act, depth):
     x2 = np.random.default_rng(1).normal(size=(5, 4))
     _, _, kernel_fn = _stax(depth, act, 1.3, 0.2)
     k = kernel_fn(x, x2, ("nngp", "ntk"))
-    assert np.allclose(nngp_kernel(x, x2, depth, act, 1.3, 0.2), np.asarray(k.nngp), rtol=1e-6, atol=1e-9)
-    assert np.allclose(ntk_kernel(x, x2, depth, act, 1.3, 0.2), np.asarray(k.ntk), rtol=1e-6, atol=1e-9)
+    assert np.allclose(
+        nngp_kernel(x, x2, depth, act, 1.3, 0.2), np.asarray(k.nngp), rtol=1e-6, atol=1e-9
+    )
+    assert np.allclose(
+        ntk_kernel(x, x2, depth, act, 1.3, 0.2), np.asarray(k.ntk), rtol=1e-6, atol=1e-9
+    )
 
 
 def test_empirical_ntk_matches_nt_on_same_weights():
@@ -43,10 +47,17 @@ def test_empirical_ntk_matches_nt_on_same_weights():
     params = params[:-1]
     x = np.random.default_rng(0).normal(size=(6, 4))
     assert np.allclose(np.asarray(apply_fn(params, x)), m(torch.as_tensor(x)).detach().numpy())
-    for impl in (nt.NtkImplementation.JACOBIAN_CONTRACTION, nt.NtkImplementation.NTK_VECTOR_PRODUCTS):
+    for impl in (
+        nt.NtkImplementation.JACOBIAN_CONTRACTION,
+        nt.NtkImplementation.NTK_VECTOR_PRODUCTS,
+    ):
         k_nt = nt.empirical_ntk_fn(apply_fn, trace_axes=(-1,), implementation=impl)(x, None, params)
         k = empirical_ntk(m, torch.as_tensor(x)).numpy()
         # neural-tangents' trace_axes=(-1,) averages over the O outputs; ours sums (Σ_o J_o J_oᵀ)
         assert np.allclose(k / 3, np.asarray(k_nt), rtol=1e-8, atol=1e-10)
         k_full = nt.empirical_ntk_fn(apply_fn, trace_axes=(), implementation=impl)(x, None, params)
-        assert np.allclose(empirical_ntk(m, torch.as_tensor(x), outputs="full").numpy(), np.asarray(k_full), atol=1e-10)
+        assert np.allclose(
+            empirical_ntk(m, torch.as_tensor(x), outputs="full").numpy(),
+            np.asarray(k_full),
+            atol=1e-10,
+        )

@@ -7,7 +7,6 @@ import torch
 from scipy.optimize import linprog
 
 from kernelcap.empirics import sparsity as es
-from kernelcap.theory import sparsity as th
 
 
 def _linprog_basis_pursuit(A, y):
@@ -51,12 +50,16 @@ def test_lasso_matches_coordinate_descent():
     fit = es.lasso(torch.tensor(A), torch.tensor(y), lam, n_iter=5000)
     assert fit.gap.max() < 1e-6
     for b in range(3):
-        np.testing.assert_allclose(fit.x[b].numpy(), _coordinate_descent_lasso(A[b], y[b], lam[b]), atol=1e-6)
+        np.testing.assert_allclose(
+            fit.x[b].numpy(), _coordinate_descent_lasso(A[b], y[b], lam[b]), atol=1e-6
+        )
 
 
 def test_min_norm_solution_interpolates_and_ignores_padding():
     gen = torch.Generator().manual_seed(0)
-    A, y, x0, mask = es._sparse_problems(torch.tensor([5, 9]), torch.tensor([2, 2]), 12, gen, torch.device("cpu"))
+    A, y, x0, mask = es._sparse_problems(
+        torch.tensor([5, 9]), torch.tensor([2, 2]), 12, gen, torch.device("cpu")
+    )
     x = es.min_norm_solution(A.double(), y.double(), mask)
     np.testing.assert_allclose((A.double() @ x.unsqueeze(-1)).squeeze(-1), y.double(), atol=1e-8)
     ref = np.linalg.pinv(A[0, :5].double().numpy()) @ y[0, :5].double().numpy()

@@ -32,17 +32,21 @@ def _mean_experiment(config, rt):
 def _wrong_experiment(config, rt):
     """Toy claim whose prediction is wrong: the mean of uniforms is not 0.9."""
     x = np.random.default_rng(rt.seed).random(config["n"])
-    return Evidence(rows=[{"predicted": 0.9, "measured": x.mean()}],
-                    checks=[Check("|mean-0.9|", abs(x.mean() - 0.9), 0.05, "<=", "toy")])
+    return Evidence(
+        rows=[{"predicted": 0.9, "measured": x.mean()}],
+        checks=[Check("|mean-0.9|", abs(x.mean() - 0.9), 0.05, "<=", "toy")],
+    )
 
 
 @pytest.fixture
 def toy_claims(monkeypatch):
-    good = Claim("engine.toy", "The mean of uniforms is 1/2.", "Folklore", _mean_experiment, CONFIGS)
-    bad = Claim("engine.wrong", "The mean of uniforms is 0.9.", "Nobody", _wrong_experiment, CONFIGS)
+    good = Claim(
+        "engine.toy", "The mean of uniforms is 1/2.", "Folklore", _mean_experiment, CONFIGS
+    )
+    bad = Claim(
+        "engine.wrong", "The mean of uniforms is 0.9.", "Nobody", _wrong_experiment, CONFIGS
+    )
     registry = {"engine.toy": good, "engine.wrong": bad}
     monkeypatch.setattr(claims_mod, "_REGISTRY", registry)
     monkeypatch.setattr(claims_mod, "load_all", lambda: None)
     return good, bad
-
-

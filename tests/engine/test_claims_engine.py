@@ -5,6 +5,7 @@ from kernelcap.runtime import Runtime
 
 from .conftest import CONFIGS, _mean_experiment
 
+
 def test_check_comparisons_and_nan():
     assert Check("a", 1.0, 2.0).passed
     assert not Check("a", 3.0, 2.0).passed

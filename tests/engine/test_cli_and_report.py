@@ -62,7 +62,19 @@ def test_resume_skips_finished_claims(toy_claims, tmp_path, capsys):
     capsys.readouterr()
     main(["check", "engine.toy", "--scale", "smoke", "--out", str(tmp_path), "--resume"])
     assert "(resumed)" in capsys.readouterr().out
-    main(["check", "engine.toy", "--scale", "smoke", "--seed", "1", "--out", str(tmp_path), "--resume"])
+    main(
+        [
+            "check",
+            "engine.toy",
+            "--scale",
+            "smoke",
+            "--seed",
+            "1",
+            "--out",
+            str(tmp_path),
+            "--resume",
+        ]
+    )
     assert "(resumed)" not in capsys.readouterr().out
 
 
@@ -83,7 +95,12 @@ def test_experiment_exception_is_recorded_as_error(toy_claims, tmp_path):
 def test_markdown_table_escapes_absolute_value_bars():
     from kernelcap.report import render_markdown
 
-    rec = dict(claim="x.y", verdict="pass", summary="|a − b| small", timings=dict(wall_s=1.0),
-               checks=[dict(name="|z|", value=1.0, bound=2.0, op="<=", passed=True, reason="r")])
+    rec = dict(
+        claim="x.y",
+        verdict="pass",
+        summary="|a − b| small",
+        timings=dict(wall_s=1.0),
+        checks=[dict(name="|z|", value=1.0, bound=2.0, op="<=", passed=True, reason="r")],
+    )
     row = render_markdown([rec]).splitlines()[-1]
     assert row.count(" | ") == 4 and "\\|z\\|" in row and "\\|a − b\\|" in row

@@ -24,8 +24,13 @@ def test_inf_allowed_on_request():
 
 @pytest.mark.parametrize(
     "kw, value, needle",
-    [({"gt": 0}, 0, "> 0"), ({"ge": 1}, 0.5, ">= 1"), ({"lt": 1}, 1, "< 1"), ({"le": 2}, 3, "<= 2"),
-     ({"integer": True}, 2.5, "integer")],
+    [
+        ({"gt": 0}, 0, "> 0"),
+        ({"ge": 1}, 0.5, ">= 1"),
+        ({"lt": 1}, 1, "< 1"),
+        ({"le": 2}, 3, "<= 2"),
+        ({"integer": True}, 2.5, "integer"),
+    ],
 )
 def test_bounds_and_integrality(kw, value, needle):
     with pytest.raises(ValueError, match=needle):

@@ -48,14 +48,18 @@ def test_stieltjes_matches_a_large_wishart_spectrum():
     n, p, lam = 2000, 1000, 0.3
     x = rng.standard_normal((n, p))
     s = np.linalg.eigvalsh(x.T @ x / n)
-    assert np.mean(1 / (s + lam)) == pytest.approx(dd.marchenko_pastur_stieltjes(lam, p / n), rel=5e-3)
+    assert np.mean(1 / (s + lam)) == pytest.approx(
+        dd.marchenko_pastur_stieltjes(lam, p / n), rel=5e-3
+    )
 
 
 @given(gammas, lams, pos, pos)
 def test_ridge_matches_the_closed_kappa_form(g, lam, r2, s2):
     # HMRT's isotropic form: κ = [(λ+γ−1) + √((λ+γ−1)² + 4λ)]/2, R = (κ²r² + σ²γ)/((1+κ)² − γ).
     k = ((lam + g - 1) + np.sqrt((lam + g - 1) ** 2 + 4 * lam)) / 2
-    assert dd.ridge_risk(g, lam, r2, s2) == pytest.approx((k * k * r2 + s2 * g) / ((1 + k) ** 2 - g), rel=1e-7)
+    assert dd.ridge_risk(g, lam, r2, s2) == pytest.approx(
+        (k * k * r2 + s2 * g) / ((1 + k) ** 2 - g), rel=1e-7
+    )
 
 
 @given(gammas, pos, pos)
@@ -84,7 +88,9 @@ def test_finite_sample_cases_and_undefined_band():
 @given(st.sampled_from([0.2, 0.5, 0.8, 1.5, 2.0, 5.0]), pos, pos)
 def test_finite_sample_approaches_asymptotic(g, r2, s2):
     ns = np.array([100, 1000, 10000, 100000])
-    gap = np.abs(dd.min_norm_risk_finite(ns, np.round(g * ns), r2, s2) - dd.ridgeless_risk(g, r2, s2))
+    gap = np.abs(
+        dd.min_norm_risk_finite(ns, np.round(g * ns), r2, s2) - dd.ridgeless_risk(g, r2, s2)
+    )
     assert np.all(np.diff(gap) < 0) and gap[-1] < 1e-3 * dd.ridgeless_risk(g, r2, s2)
 
 
@@ -97,7 +103,9 @@ def test_random_features_reference_and_limits():
     curve = dd.random_features_risk(psi1, 3.0, 1e-6, 1.0, 0.25)
     assert psi1[np.argmax(curve)] == pytest.approx(3.0, abs=0.06)
     # More noise, more risk; ζ = μ1/μ* for ReLU.
-    assert dd.random_features_risk(2.0, 3.0, 1e-3, 1.0, 1.0) > dd.random_features_risk(2.0, 3.0, 1e-3, 1.0, 0.25)
+    assert dd.random_features_risk(2.0, 3.0, 1e-3, 1.0, 1.0) > dd.random_features_risk(
+        2.0, 3.0, 1e-3, 1.0, 0.25
+    )
     mu0, mu1, mus = dd.relu_hermite_coefficients()
     assert mu0 == 0 and mu1 == 0.5 and mus**2 == pytest.approx(0.25 - 1 / (2 * np.pi))
 

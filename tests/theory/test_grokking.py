@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from kernelcap.theory import grokking as th
@@ -37,28 +38,33 @@ def test_fourier_solution_is_correct_and_sparse(p):
 def test_random_embedding_is_near_flat():
     rng = np.random.default_rng(0)
     e = th.fourier_energy(rng.standard_normal((31, 4000)))
-    assert th.top_k_energy_fraction(e, 3) == pytest.approx(th.uniform_top_k_fraction(31, 3), abs=0.02)
+    assert th.top_k_energy_fraction(e, 3) == pytest.approx(
+        th.uniform_top_k_fraction(31, 3), abs=0.02
+    )
     assert e.shape == (15,)
 
 
 def test_fourier_energy_parseval():
     w = np.random.default_rng(1).standard_normal((2, 11, 5))
     w -= w.mean(-2, keepdims=True)
-    assert th.fourier_energy(w).sum(-1) == pytest.approx(11 * (w ** 2).sum((-2, -1)))
+    assert th.fourier_energy(w).sum(-1) == pytest.approx(11 * (w**2).sum((-2, -1)))
 
 
-@pytest.mark.parametrize("call", [
-    lambda: th.weight_norm_decay(-1, 1e-3, 1, 10),
-    lambda: th.weight_norm_decay(1, 0, 1, 10),
-    lambda: th.weight_norm_decay(1, 1, 1, 10),
-    lambda: th.grokking_time(np.nan, 1, 1e-3, 1),
-    lambda: th.grokking_time(1, 1, 1e-3, 0),
-    lambda: th.fourier_solution_embedding(31, [16]),
-    lambda: th.fourier_solution_embedding(2, [1]),
-    lambda: th.top_k_energy_fraction([1.0, 2.0], 3),
-    lambda: th.uniform_top_k_fraction(31, 0),
-    lambda: th.fourier_energy(np.ones(5)),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: th.weight_norm_decay(-1, 1e-3, 1, 10),
+        lambda: th.weight_norm_decay(1, 0, 1, 10),
+        lambda: th.weight_norm_decay(1, 1, 1, 10),
+        lambda: th.grokking_time(np.nan, 1, 1e-3, 1),
+        lambda: th.grokking_time(1, 1, 1e-3, 0),
+        lambda: th.fourier_solution_embedding(31, [16]),
+        lambda: th.fourier_solution_embedding(2, [1]),
+        lambda: th.top_k_energy_fraction([1.0, 2.0], 3),
+        lambda: th.uniform_top_k_fraction(31, 0),
+        lambda: th.fourier_energy(np.ones(5)),
+    ],
+)
 def test_bad_input_raises(call):
     with pytest.raises(ValueError):
         call()
@@ -73,8 +79,13 @@ def test_effective_frequency_count_counts_the_key_frequencies_of_the_trig_soluti
     assert np.isclose(th.effective_frequency_count(7.5 * e), len(freqs))
 
 
-@given(arrays(np.float64, st.tuples(st.integers(1, 4), st.integers(1, 30)),
-              elements=st.floats(0, 1e6, allow_subnormal=False)))
+@given(
+    arrays(
+        np.float64,
+        st.tuples(st.integers(1, 4), st.integers(1, 30)),
+        elements=st.floats(0, 1e6, allow_subnormal=False),
+    )
+)
 def test_effective_frequency_count_is_between_one_and_m(e):
     k = th.effective_frequency_count(e)
     nonzero = e.sum(-1) > 0

@@ -28,7 +28,10 @@ def test_bit_error_is_a_probability_below_half(n, p):
 @given(n=sizes, p=st.integers(1, 200))
 def test_bit_error_grows_with_load(n, p):
     for method in ("asymptotic", "finite", "exact"):
-        assert h.bit_error_probability(n, p + 1, method=method) >= h.bit_error_probability(n, p, method=method) - 1e-15
+        assert (
+            h.bit_error_probability(n, p + 1, method=method)
+            >= h.bit_error_probability(n, p, method=method) - 1e-15
+        )
 
 
 def test_bit_error_exact_matches_brute_force_enumeration():
@@ -44,7 +47,10 @@ def test_bit_error_exact_matches_brute_force_enumeration():
 
 def test_bit_error_methods_agree_at_large_n_and_reference_value():
     assert h.bit_error_probability(1000, 100) == pytest.approx(0.5 * math.erfc(math.sqrt(5)))
-    e, a = h.bit_error_probability(20000, 2000, method="exact"), h.bit_error_probability(20000, 2000)
+    e, a = (
+        h.bit_error_probability(20000, 2000, method="exact"),
+        h.bit_error_probability(20000, 2000),
+    )
     assert e == pytest.approx(a, rel=0.02)
     assert h.bit_error_probability(50, 1, method="exact") == 0.0
 
@@ -82,7 +88,9 @@ def test_ags_overlap_solves_the_replica_equations():
         from scipy.special import erfinv
 
         y = erfinv(m)
-        assert y * (math.sqrt(2 * alpha) + 2 / math.sqrt(math.pi) * math.exp(-y * y)) == pytest.approx(m, abs=1e-7)
+        assert y * (
+            math.sqrt(2 * alpha) + 2 / math.sqrt(math.pi) * math.exp(-y * y)
+        ) == pytest.approx(m, abs=1e-7)
         assert erf(y) == pytest.approx(m)
     assert h.ags_overlap(0.0) == 1.0
     assert h.ags_overlap([0.0, 0.2]).tolist() == [1.0, 0.0]
@@ -115,9 +123,12 @@ def test_dense_capacity_grows_like_power(n, deg):
 
 
 def test_dense_error_reduces_to_hebbian():
-    assert h.dense_bit_error_probability(300, 30, 2) == pytest.approx(h.bit_error_probability(300, 30))
+    assert h.dense_bit_error_probability(300, 30, 2) == pytest.approx(
+        h.bit_error_probability(300, 30)
+    )
     assert h.dense_bit_error_probability(300, 30, 2, method="finite") == pytest.approx(
-        h.bit_error_probability(300, 30, method="finite"))
+        h.bit_error_probability(300, 30, method="finite")
+    )
     # finite-N converges to the asymptotic form
     a = h.dense_bit_error_probability(400, 0.3 * 400**2 / 3, 3)
     f = h.dense_bit_error_probability(400, 0.3 * 400**2 / 3, 3, method="finite")
@@ -144,7 +155,9 @@ def test_cover_count_matches_enumeration(p, n):
 def test_cover_count_recursion_and_probability(p, n):
     # Cover's recursion C(P+1, N) = C(P, N) + C(P, N-1)
     if n >= 2:
-        assert h.cover_count(p + 1, n) == pytest.approx(h.cover_count(p, n) + h.cover_count(p, n - 1))
+        assert h.cover_count(p + 1, n) == pytest.approx(
+            h.cover_count(p, n) + h.cover_count(p, n - 1)
+        )
     assert h.separable_probability(p, n) == pytest.approx(h.cover_count(p, n) / 2.0**p)
     if p <= n:
         assert h.separable_probability(p, n) == 1.0
@@ -170,7 +183,12 @@ def test_gardner_decreasing(a, b):
 # --- modern -----------------------------------------------------------------------------------------
 
 
-@given(p=st.integers(2, 10**6), beta=st.floats(0.01, 10), delta=st.floats(0, 50), eps=st.floats(1e-6, 1))
+@given(
+    p=st.integers(2, 10**6),
+    beta=st.floats(0.01, 10),
+    delta=st.floats(0, 50),
+    eps=st.floats(1e-6, 1),
+)
 @settings(max_examples=50)
 def test_modern_capacity_inverts_the_bound(p, beta, delta, eps):
     cap = h.modern_hopfield_capacity(beta, delta, 8.0, eps)

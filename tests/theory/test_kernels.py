@@ -19,8 +19,13 @@ def _x(seed, n=6, d=3):
 
 
 @settings(max_examples=25, deadline=None)
-@given(seed=st.integers(0, 10_000), depth=st.integers(0, 4), act=ACT,
-       w=st.floats(0.5, 2.0), b=st.floats(0.0, 1.0))
+@given(
+    seed=st.integers(0, 10_000),
+    depth=st.integers(0, 4),
+    act=ACT,
+    w=st.floats(0.5, 2.0),
+    b=st.floats(0.0, 1.0),
+)
 def test_kernels_symmetric_psd(seed, depth, act, w, b):
     x = _x(seed)
     for fn in (nngp_kernel, ntk_kernel):
@@ -81,12 +86,15 @@ def test_centered_alignment_bounds():
     assert -1 <= centered_alignment(k, np.outer(y, y)) <= 1
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(activation="tanh"), "activation"),
-    (dict(depth=-1), "depth"),
-    (dict(w_std=0.0), "w_std"),
-    (dict(b_std=-1.0), "b_std"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(activation="tanh"), "activation"),
+        (dict(depth=-1), "depth"),
+        (dict(w_std=0.0), "w_std"),
+        (dict(b_std=-1.0), "b_std"),
+    ],
+)
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         ntk_kernel(_x(0), **kwargs)

@@ -59,7 +59,9 @@ def _psi_by_quadrature(rho):
         tail = 2 * integrate.quad(lambda u: (u - tau) ** 2 * norm.pdf(u), tau, np.inf)[0]
         return rho * (1 + tau**2) + (1 - rho) * tail
 
-    return optimize.minimize_scalar(objective, bounds=(0, 8), method="bounded", options=dict(xatol=1e-8)).fun
+    return optimize.minimize_scalar(
+        objective, bounds=(0, 8), method="bounded", options=dict(xatol=1e-8)
+    ).fun
 
 
 @pytest.mark.parametrize("rho", [0.02, 0.1, 0.3, 0.7])
@@ -92,7 +94,11 @@ def test_phase_transition_inverts_statistical_dimension(delta):
     assert th.l1_statistical_dimension(rho * delta) == pytest.approx(delta, abs=1e-9)
 
 
-@given(st.lists(finite, min_size=1, max_size=10), st.floats(0, 10, allow_subnormal=False), st.integers(1, 5))
+@given(
+    st.lists(finite, min_size=1, max_size=10),
+    st.floats(0, 10, allow_subnormal=False),
+    st.integers(1, 5),
+)
 def test_factored_identity_on_random_inputs(w, lam, depth):
     w = np.asarray(w)
     pen = th.factored_l2_penalty(w, lam, depth)
@@ -101,7 +107,9 @@ def test_factored_identity_on_random_inputs(w, lam, depth):
     np.testing.assert_allclose(0.5 * lam * (u**2).sum(0), pen, rtol=1e-9, atol=1e-9)
     rng = np.random.default_rng(len(w))
     others = rng.normal(size=(depth, len(w)))
-    assert np.all(0.5 * lam * (others**2).sum(0) >= th.factored_l2_penalty(others.prod(0), lam, depth) - 1e-9)
+    assert np.all(
+        0.5 * lam * (others**2).sum(0) >= th.factored_l2_penalty(others.prod(0), lam, depth) - 1e-9
+    )
     if depth == 2:
         np.testing.assert_allclose(pen, lam * np.abs(w))
 
