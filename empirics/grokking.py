@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from kernelcap.claims import Check, Evidence, claim
+from kernelcap._legacy import Check, Evidence, claim
 from kernelcap.empirics._full_batch import (
     log_step_grid,
     member_randn,

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from kernelcap.claims import Check, Evidence, claim
+from kernelcap._legacy import Check, Evidence, claim
 from kernelcap.empirics._full_batch import log_step_grid, member_seed, train_full_batch
 from kernelcap.empirics.grokking import GrokkingRun, modular_addition
 from kernelcap.plotting import claim_figure, plot_measured, plot_theory

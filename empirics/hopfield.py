@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from scipy import optimize, stats
 
-from kernelcap.claims import Check, Evidence, claim
+from kernelcap._legacy import Check, Evidence, claim
 from kernelcap.plotting import claim_figure, plot_measured, plot_theory
 from kernelcap.progress import progress
 from kernelcap.runtime import Runtime, make_generator, resolve_device, single_cpu_thread

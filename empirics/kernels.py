@@ -299,7 +299,7 @@ def _power_line(x, y, exponent):
 
 # ----------------------------------------------------------------------------- claims
 
-from kernelcap.claims import Check, Evidence, claim  # noqa: E402
+from kernelcap._legacy import Check, Evidence, claim  # noqa: E402
 from kernelcap.empirics._path_kernel import kernel_machine, train_with_path_kernel  # noqa: E402
 from kernelcap.theory.kernels import linearized_prediction, ntk_kernel  # noqa: E402
 

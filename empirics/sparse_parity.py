@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from scipy import stats
 
-from kernelcap.claims import Check, Evidence, claim
+from kernelcap._legacy import Check, Evidence, claim
 from kernelcap.empirics._full_batch import (
     log_step_grid,
     member_randn,

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from kernelcap.claims import Check, Evidence, claim
+from kernelcap._legacy import Check, Evidence, claim
 from kernelcap.plotting import claim_figure, plot_measured, plot_theory
 from kernelcap.runtime import Runtime, make_generator, resolve_device
 from kernelcap.theory import sparsity as th

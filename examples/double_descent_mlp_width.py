@@ -9,34 +9,18 @@ from pathlib import Path
 
 import numpy as np
 
+from kernelcap.claims.double_descent import MLP_WIDTH
 from kernelcap.empirics.double_descent import mlp_width_sweep
 from kernelcap.plotting import claim_figure, plot_measured, plot_theory, save_figure
 
 
 def main(out_dir=".", quick=False):
-    if quick:
-        cfg = dict(
-            n=40,
-            dim=4,
-            steps=400,
-            lr=0.02,
-            trials=6,
-            widths=[1, 2, 4, 6, 8, 11, 15, 20, 28, 40, 60],
-        )
-    else:
-        cfg = dict(
-            n=100,
-            dim=6,
-            steps=4000,
-            lr=0.01,
-            trials=16,
-            widths=[2, 3, 5, 7, 9, 11, 14, 18, 24, 31, 41, 55, 72, 95, 125, 170, 250],
-        )
-    sw = mlp_width_sweep(noise=1.0, seed=0, **cfg)
+    cfg = MLP_WIDTH.config("smoke" if quick else "quick")
+    sw = mlp_width_sweep(**cfg.sweep_kwargs(), seed=0)
     n = sw.n
     fig, axes = claim_figure(
         "MLP width sweep (label noise σ = 1)",
-        f"n = {n}, d = {sw.dim}, {cfg['steps']} full-batch Adam steps",
+        f"n = {n}, d = {sw.dim}, {cfg.steps} full-batch Adam steps",
         ncols=2,
     )
     top = float(np.max(sw.test_risk + sw.test_se)) * 1.1

@@ -7,7 +7,7 @@ pairs the two with a tolerance; ``kernelcap check`` runs them.
 Importing ``kernelcap`` or ``kernelcap.theory`` never imports torch.
 """
 
-from kernelcap.claims import Check, Claim, Evidence, claim
+from kernelcap.claim import Check, Claim, Evidence, Measurement, Points, Scales
 
 __version__ = "0.1.0"
-__all__ = ["Check", "Claim", "Evidence", "claim", "__version__"]
+__all__ = ["Check", "Claim", "Evidence", "Measurement", "Points", "Scales", "__version__"]

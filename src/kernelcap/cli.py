@@ -12,7 +12,8 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from kernelcap.claims import SCALES, UnknownClaimError
+from kernelcap.registry import UnknownClaimError
+from kernelcap.runtime import SCALES
 
 
 class _Parser(argparse.ArgumentParser):
@@ -69,7 +70,7 @@ def _usage_error(message: str) -> int:
 
 
 def cmd_list(args) -> int:
-    from kernelcap.claims import select
+    from kernelcap.registry import select
 
     try:
         claims = select(args.patterns)
@@ -83,7 +84,7 @@ def cmd_list(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from kernelcap.claims import select
+    from kernelcap.registry import select
     from kernelcap.runner import format_row, run_claims
     from kernelcap.runtime import Runtime, resolve_device
 

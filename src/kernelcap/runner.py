@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from kernelcap.claims import Claim, Evidence
+from kernelcap.claim import Claim, Evidence
 from kernelcap.runtime import Runtime
 from kernelcap.store import (
     atomic_save_figure,
@@ -186,7 +186,7 @@ def save_claim_figure(
     claim_id: str, path: Path | str, *, scale: str = "quick", seed: int = 0, device: str = "auto"
 ) -> Evidence:
     """Run one claim and write its figure to ``path`` (what the claim-figure examples do)."""
-    from kernelcap.claims import get_claim
+    from kernelcap.registry import get_claim
     from kernelcap.store import atomic_save_figure
 
     ev = get_claim(claim_id).run(scale, Runtime(device=device, seed=seed, scale=scale))

@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
-DEVICES = ("auto", "cpu", "cuda")
+SCALES = ("smoke", "quick", "paper")
+MAX_SEED = 2**32 - 1  # experiments derive sub-seeds from it; numpy and torch accept this range
+
+
+def check_seed(seed, name: str = "seed") -> int:
+    """``seed`` as an int in [0, MAX_SEED], or a ValueError/TypeError naming ``name``."""
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"{name} must be an int in [0, {MAX_SEED}], got {seed!r}")
+    if not 0 <= seed <= MAX_SEED:
+        raise ValueError(f"{name} must be an int in [0, {MAX_SEED}], got {seed!r}")
+    return seed
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -36,7 +46,7 @@ def make_generator(seed: int, device: str | torch.device = "cpu") -> torch.Gener
     """A ``torch.Generator`` on ``device`` seeded with ``seed`` (same seed, same numbers)."""
     import torch
 
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed must be a non-negative int, got {seed!r}")
     dev = resolve_device(device)
     return torch.Generator(device=dev).manual_seed(seed)
@@ -48,23 +58,23 @@ class Runtime:
 
     Attributes:
         device: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:i"``; resolved by :attr:`torch_device`.
-        seed: base seed; experiments derive sub-seeds with :meth:`generator` (``offset``).
+        seed: base seed in [0, MAX_SEED]; experiments derive sub-seeds with :meth:`generator`.
         scale: ``"smoke"``, ``"quick"`` or ``"paper"``.
-        progress: show tqdm bars (``None``: only when stderr is a terminal).
+        progress: show tqdm bars (``None``: only when stderr is a terminal). It changes no number,
+            so it is not part of a runtime's equality or hash (cached runs are shared across it).
     """
 
     device: str = "auto"
     seed: int = 0
     scale: str = "quick"
-    progress: bool | None = None
+    progress: bool | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
-        from kernelcap.claims import SCALES
-
         if self.scale not in SCALES:
             raise ValueError(f"scale must be one of {SCALES}, got {self.scale!r}")
-        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
-            raise ValueError(f"seed must be a non-negative int, got {self.seed!r}")
+        check_seed(self.seed)
+        if not isinstance(self.device, str):
+            raise TypeError(f"device must be a str, got {type(self.device).__name__}")
 
     @property
     def torch_device(self) -> torch.device:

@@ -10,6 +10,7 @@ Layout of a run directory::
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -29,6 +30,8 @@ def to_jsonable(obj: Any) -> Any:
     Non-finite floats become the strings ``"nan"``, ``"inf"``, ``"-inf"`` so the files stay valid
     JSON; :func:`from_jsonable_float` reads them back.
     """
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return to_jsonable({f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)})
     if isinstance(obj, dict):
         return {str(k): to_jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from kernelcap.claims import get_claim
+from kernelcap.registry import get_claim
 from kernelcap.empirics import double_descent as dd
 from kernelcap.runtime import Runtime
 

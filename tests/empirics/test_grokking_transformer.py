@@ -144,7 +144,7 @@ def test_bad_input(kw):
 
 
 def test_claim_passes_at_smoke():
-    from kernelcap.claims import get_claim
+    from kernelcap.registry import get_claim
     from kernelcap.runtime import Runtime
 
     ev = get_claim("grokking.transformer").run("smoke", Runtime(scale="smoke", seed=0))

@@ -145,7 +145,7 @@ def test_random_layer_fraction_matches_monte_carlo():
 
 
 def test_claim_passes_at_smoke():
-    from kernelcap.claims import get_claim
+    from kernelcap.registry import get_claim
     from kernelcap.runtime import Runtime
 
     ev = get_claim("grokking.parity").run("smoke", Runtime(scale="smoke", seed=0))

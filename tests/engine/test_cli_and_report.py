@@ -79,14 +79,14 @@ def test_resume_skips_finished_claims(toy_claims, tmp_path, capsys):
 
 
 def test_experiment_exception_is_recorded_as_error(toy_claims, tmp_path):
-    from kernelcap import claims as claims_mod
-    from kernelcap.claims import Claim
+    from kernelcap import registry
+
+    from .conftest import toy
 
     def boom(config, rt):
         raise RuntimeError("kaboom")
 
-    good, _ = toy_claims
-    claims_mod._REGISTRY["engine.toy"] = Claim("engine.toy", "s", "src", boom, good.configs)
+    registry._REGISTRY["engine.toy"] = toy(measure=boom)
     assert main(["check", "engine.toy", "--scale", "smoke", "--out", str(tmp_path)]) == 1
     rec = load_records(tmp_path)[0]
     assert rec["verdict"] == "error" and "kaboom" in rec["error"]

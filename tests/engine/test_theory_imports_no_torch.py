@@ -1,4 +1,4 @@
-"""``kernelcap`` and every ``kernelcap.theory`` module import without torch (DESIGN: theory is NumPy/SciPy)."""
+"""``kernelcap`` and every ``kernelcap.theory`` module import without torch (NumPy/SciPy only)."""
 
 import pkgutil
 import subprocess
