@@ -1,4 +1,4 @@
-"""Python blocks in the documentation run as written (each block on its own, in a fresh namespace)."""
+"""Python blocks in the documentation run as written (each block alone, in a fresh namespace)."""
 
 import re
 from pathlib import Path
