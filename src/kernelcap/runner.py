@@ -39,6 +39,7 @@ from kernelcap.store import (
     InvalidRecord,
     atomic_save_figure,
     atomic_write_json,
+    device_kind_of,
     figure_path,
     read_record,
     record_path,
@@ -84,12 +85,7 @@ def device_description(device: str) -> str:
 
 def device_kind(device: str) -> str:
     """What records compare across runs: ``"cpu"`` or ``"cuda (<GPU name>)"``."""
-    dev = resolve_device(device)
-    if dev.type == "cuda":
-        import torch
-
-        return f"cuda ({torch.cuda.get_device_name(dev)})"
-    return dev.type
+    return device_kind_of(device_description(device))
 
 
 def evidence_record(
@@ -103,8 +99,8 @@ def evidence_record(
         "source": c.source,
         "scale": scale,
         "seed": rt.seed,
-        "device": device_description(rt.device),
-        "device_kind": device_kind(rt.device),
+        "device": (device := device_description(rt.device)),
+        "device_kind": device_kind_of(device),
         "config": to_jsonable(c.config(scale)),
         "versions": versions(),
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),

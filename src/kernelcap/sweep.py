@@ -163,7 +163,7 @@ def sweep(
         where.setdefault(k, []).append(i)
     todo = []
     for k, idx in where.items():
-        found = store.load(k, points[idx[0]]) if store is not None else _MISSING
+        found = store.load(k) if store is not None else _MISSING
         if found is _MISSING:
             todo.append(idx[0])
         else:
@@ -251,7 +251,7 @@ class _Checkpoint:
     fid: str
     version: str | None
 
-    def load(self, key: str, point: dict) -> Any:
+    def load(self, key: str) -> Any:
         path = self.folder / f"{key}.json"
         try:
             data = read_json(path)
