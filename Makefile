@@ -24,7 +24,7 @@ $(VENV)/.stamp-test: pyproject.toml requirements/constraints.txt
 venv: $(VENV)/.stamp-base
 
 demo: $(VENV)/.stamp-base
-	$(VENV)/bin/kernelcap check --scale $(SCALE) --device $(DEVICE) --out $(OUT)
+	$(VENV)/bin/kernelcap check --scale $(SCALE) --device $(DEVICE) --out $(OUT) --force
 
 test: $(VENV)/.stamp-test
 	$(PY) -m pytest -q

@@ -1,6 +1,7 @@
 """Command line: ``kernelcap list | check | report`` (also ``python -m kernelcap``).
 
-Exit codes: 0 all claims pass, 1 a claim failed or errored, 2 usage error (one-line message).
+Exit codes: 0 all claims pass (at every seed), 1 a claim failed or errored, 2 usage error or a run
+directory that cannot be used as asked (one line on stderr, before any claim runs), 130 Ctrl-C.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 from kernelcap.registry import UnknownClaimError
-from kernelcap.runtime import SCALES
+from kernelcap.runtime import SCALES, check_seed
 
 
 class _Parser(argparse.ArgumentParser):
@@ -28,22 +29,37 @@ def _parser() -> argparse.ArgumentParser:
     ls = sub.add_parser("list", help="list registered claims with statements and sources")
     ls.add_argument("patterns", nargs="*", help="claim ids or globs (default: all)")
 
-    ck = sub.add_parser("check", help="run claims and write records, figures and the report")
-    ck.add_argument(
-        "patterns", nargs="*", help="claim ids or globs like 'hopfield.*' (default: all)"
+    ck = sub.add_parser(
+        "check",
+        help="run claims and write records, figures and the report",
+        description="Settings not given are taken from the run in --out (its run.json), "
+        "else the defaults.",
     )
     ck.add_argument(
-        "--scale", default="quick", choices=SCALES, help="experiment size (default: quick)"
+        "patterns",
+        nargs="*",
+        help="claim ids or globs like 'hopfield.*' (default: the run's claims, else all)",
     )
-    ck.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda, cuda:i")
-    ck.add_argument("--seed", type=_seed, default=0, help="base random seed (default 0)")
+    ck.add_argument("--scale", choices=SCALES, help="experiment size (default: quick)")
+    ck.add_argument("--device", help="auto (CUDA if present; the default), cpu, cuda, cuda:i")
+    seeds = ck.add_mutually_exclusive_group()
+    seeds.add_argument("--seed", type=_seed, help="random seed (default 0)")
+    seeds.add_argument(
+        "--seeds", type=_seeds, help="run each claim at these seeds: 0-9, 0,3,5 or 0-4,7"
+    )
     ck.add_argument(
         "--out", type=Path, default=None, help="run directory (default: runs/<timestamp>)"
     )
     ck.add_argument(
         "--resume",
         action="store_true",
-        help="skip claims whose record in --out has the same scale, seed, device and config",
+        help="reuse the records in --out made with the same claim, scale, seed, config, device "
+        "kind and kernelcap version",
+    )
+    ck.add_argument(
+        "--force",
+        action="store_true",
+        help="replace a run (or records) in --out made with other settings instead of refusing",
     )
     ck.add_argument("--no-report", action="store_true", help="do not write index.html/summary.md")
 
@@ -54,14 +70,19 @@ def _parser() -> argparse.ArgumentParser:
 
 def _seed(text: str) -> int:
     try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"seed must be a non-negative integer, got {text!r}"
-        ) from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"seed must be a non-negative integer, got {v}")
-    return v
+        return check_seed(int(text))
+    except ValueError as err:
+        msg = str(err) if "[0," in str(err) else f"seed must be an integer, got {text!r}"
+        raise argparse.ArgumentTypeError(msg) from None
+
+
+def _seeds(text: str) -> tuple[int, ...]:
+    from kernelcap.rundir import parse_seeds
+
+    try:
+        return parse_seeds(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def _usage_error(message: str) -> int:
@@ -85,48 +106,117 @@ def cmd_list(args) -> int:
 
 def cmd_check(args) -> int:
     from kernelcap.registry import select
-    from kernelcap.runner import format_row, run_claims
-    from kernelcap.runtime import Runtime, resolve_device
+    from kernelcap.rundir import RunDirError
+    from kernelcap.runner import check
+    from kernelcap.runtime import resolve_device
 
     try:
-        claims = select(args.patterns)
-        resolve_device(args.device)
+        claims = select(args.patterns) if args.patterns else None
+        if args.device is not None:
+            resolve_device(args.device)
     except (UnknownClaimError, ValueError, TypeError) as err:
         return _usage_error(str(err))
+    if args.resume and args.out is None:
+        return _usage_error("--resume needs --out: the run directory to resume")
     out = args.out or Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S")
-    rt = Runtime(device=args.device, seed=args.seed, scale=args.scale)
-    width = max(len(c.id) for c in claims) + 1
-    print(
-        f"kernelcap check: {len(claims)} claim(s), scale={args.scale}, device={rt.torch_device}, "
-        f"seed={args.seed}, out={out}",
-        flush=True,
-    )
-    print(f"{'claim':<{width}} {'VERDICT':<5} {'time':>8}  headline check", flush=True)
+    seeds = (args.seed,) if args.seed is not None else args.seeds
+    table = _Table()
     start = time.perf_counter()
+    try:
+        outcome = check(
+            claims,
+            out,
+            scale=args.scale,
+            seeds=seeds,
+            device=args.device,
+            resume=args.resume,
+            force=args.force,
+            report=not args.no_report,
+            on_start=table.start,
+            on_result=table.row,
+        )
+    except RunDirError as err:
+        return _usage_error(str(err))
+    except KeyboardInterrupt:
+        print(
+            f"\ninterrupted: finished claims are stored; continue with "
+            f"kernelcap check --out {out} --resume",
+            file=sys.stderr,
+        )
+        return 130
+    except OSError as err:
+        return _usage_error(f"cannot write the run to {out}: {err}")
+    table.end(outcome, time.perf_counter() - start)
+    if outcome.report is not None:
+        print(f"report: {outcome.report[0]} and {outcome.report[1]}")
+    return 0 if outcome.passed else 1
 
-    def show(res):
+
+class _Table:
+    """The terminal claim table, printed as the run goes."""
+
+    width = 0
+    per_seed = False
+
+    def start(self, plan) -> None:
+        from kernelcap.rundir import format_seeds
+
+        s = plan.settings
+        self.width = max((len(c.id) for c in plan.claims), default=5) + 1
+        self.per_seed = s.per_seed
+        n = len(plan.claims)
+        print(
+            f"kernelcap check: {n} claim(s), scale={s.scale}, device={s.device_kind}, "
+            f"seed{'s' if s.per_seed else ''}={format_seeds(s.seeds)}, out={plan.out_dir}",
+            flush=True,
+        )
+        for note in plan.notes:
+            print(f"note: {note}", flush=True)
+        if plan.reuse:
+            runs = n * len(s.seeds)
+            print(f"resuming: {len(plan.reuse)} of {runs} claim runs have a matching record")
+        seed = f"{'seed':>6} " if self.per_seed else ""
+        print(f"{'claim':<{self.width}} {seed}{'VERDICT':<7} {'time':>8}  headline check")
+
+    def row(self, res) -> None:
+        rec = res.record
+        if rec["checks"]:
+            from kernelcap.report import check_text
+
+            head = check_text(rec["checks"][0])
+        else:
+            head = ((rec.get("error") or "").strip().splitlines() or [""])[-1][:70]
+        seed = f"{rec['seed']:>6} " if self.per_seed else ""
+        wall = float(rec["timings"].get("wall_s", float("nan")))
         suffix = " (resumed)" if res.resumed else ""
-        print(format_row(res.record, width) + suffix, flush=True)
+        print(
+            f"{rec['claim']:<{self.width}} {seed}{rec['verdict'].upper():<7} {wall:7.1f}s  "
+            f"{head}{suffix}",
+            flush=True,
+        )
 
-    results = run_claims(claims, args.scale, rt, out, resume=args.resume, on_result=show)
-    n_pass = sum(r.passed for r in results)
-    print(f"{n_pass}/{len(results)} claims pass in {time.perf_counter() - start:.1f} s")
-    if not args.no_report:
-        from kernelcap.report import build_report
+    def end(self, outcome, seconds: float) -> None:
+        from kernelcap.report import RunSummary, headline_rule, seed_values
 
-        html_path, md_path = build_report(out)
-        print(f"report: {html_path} and {md_path}")
-    return 0 if n_pass == len(results) else 1
+        summary = RunSummary.of([r.record for r in outcome.results])
+        if self.per_seed:
+            print("pass rate per claim (headline value at each seed):")
+            for c in summary.claims:
+                print(f"{c.claim:<{self.width}} {c.rate:>7}  {headline_rule(c)}: {seed_values(c)}")
+        print(f"{summary.headline()} in {seconds:.1f} s")
 
 
 def cmd_report(args) -> int:
-    from kernelcap.report import build_report
+    from kernelcap.report import summarize, write_report
 
     try:
-        html_path, md_path = build_report(args.run_dir)
-    except FileNotFoundError as err:
+        summary = summarize(args.run_dir)
+        html_path, md_path = write_report(args.run_dir, summary)
+    except (FileNotFoundError, NotADirectoryError) as err:
         return _usage_error(str(err))
-    print(f"report: {html_path} and {md_path}")
+    except OSError as err:
+        return _usage_error(f"cannot write the report into {args.run_dir}: {err}")
+    print(f"report: {html_path} and {md_path} ({summary.headline()})")
     return 0
 
 

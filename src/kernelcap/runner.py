@@ -1,27 +1,47 @@
-"""Run claims: evaluate each at a scale, store its record and figure, print a table row.
+"""Run claims into a run directory: records, figures, resume, seeds.
 
-A run directory holds one record per claim; with ``resume=True`` a claim whose stored record has
-the same scale, seed, device and config (and did not error) is not run again, so an interrupted
-``kernelcap check`` picks up where it stopped.
+:func:`check` is what ``kernelcap check`` does. It holds the run directory's lock, settles the run's
+settings (given ones, else the run's manifest, else quick / seed 0 / auto), refuses to write over
+records made with other settings (unless ``force``), reuses matching records on ``resume``, runs
+every claim at every seed (clearing the shared-run cache between seeds), writes each record and
+figure as it finishes, and rebuilds the report. :func:`run_claim` runs one claim and writes its
+record; an experiment that raises becomes an ``"error"`` record with its traceback.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from kernelcap import cache
 from kernelcap.claim import Claim, Evidence
-from kernelcap.runtime import Runtime
+from kernelcap.rundir import (
+    Manifest,
+    RunDirError,
+    Settings,
+    clear_run,
+    locked,
+    new_manifest,
+    read_manifest,
+    write_manifest,
+)
+from kernelcap.runtime import SCALES, Runtime, check_seed, resolve_device
 from kernelcap.store import (
+    FIGURES,
+    RECORD_FORMAT,
+    RECORDS,
+    InvalidRecord,
     atomic_save_figure,
     atomic_write_json,
+    device_kind_of,
     figure_path,
-    load_record,
+    read_record,
     record_path,
     to_jsonable,
     versions,
@@ -41,6 +61,10 @@ class ClaimResult:
         return self.record["claim"]
 
     @property
+    def seed(self) -> int:
+        return self.record["seed"]
+
+    @property
     def verdict(self) -> str:
         return self.record["verdict"]
 
@@ -49,8 +73,9 @@ class ClaimResult:
         return self.verdict == "pass"
 
 
-def device_description(rt: Runtime) -> str:
-    dev = rt.torch_device
+def device_description(device: str) -> str:
+    """``"cpu"`` or ``"cuda:0 (<GPU name>)"``."""
+    dev = resolve_device(device)
     if dev.type == "cuda":
         import torch
 
@@ -58,17 +83,24 @@ def device_description(rt: Runtime) -> str:
     return str(dev)
 
 
+def device_kind(device: str) -> str:
+    """What records compare across runs: ``"cpu"`` or ``"cuda (<GPU name>)"``."""
+    return device_kind_of(device_description(device))
+
+
 def evidence_record(
     c: Claim, scale: str, rt: Runtime, ev: Evidence | None, error: str | None, wall_s: float
 ) -> dict[str, Any]:
     """The JSON record of a claim run (``ev`` is None when the experiment raised)."""
     rec: dict[str, Any] = {
+        "format": RECORD_FORMAT,
         "claim": c.id,
         "statement": c.statement,
         "source": c.source,
         "scale": scale,
         "seed": rt.seed,
-        "device": device_description(rt),
+        "device": (device := device_description(rt.device)),
+        "device_kind": device_kind_of(device),
         "config": to_jsonable(c.config(scale)),
         "versions": versions(),
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -85,7 +117,7 @@ def evidence_record(
         rec.update(
             verdict=ev.verdict,
             summary=ev.summary,
-            timings=to_jsonable({**ev.timings, "wall_s": wall_s}),
+            timings={**ev.timings, "wall_s": wall_s},
             checks=[
                 {
                     "name": k.name,
@@ -97,35 +129,21 @@ def evidence_record(
                 }
                 for k in ev.checks
             ],
-            rows=to_jsonable(list(ev.rows)),
-            extras=to_jsonable(dict(ev.extras)),
+            rows=list(ev.rows),
+            extras=dict(ev.extras),
         )
     return to_jsonable(rec)
 
 
-def _same_run(rec: dict | None, c: Claim, scale: str, rt: Runtime) -> bool:
-    return (
-        rec is not None
-        and rec.get("verdict") in ("pass", "fail")
-        and rec.get("scale") == scale
-        and rec.get("seed") == rt.seed
-        and rec.get("device") == device_description(rt)
-        and rec.get("config") == to_jsonable(c.config(scale))
-    )
-
-
 def run_claim(
-    c: Claim, scale: str, rt: Runtime, out_dir: Path | str | None = None, *, resume: bool = False
+    c: Claim, scale: str, rt: Runtime, out_dir: Path | str | None = None, *, per_seed: bool = False
 ) -> ClaimResult:
-    """Run one claim; store its record (and figure) under ``out_dir`` when given.
+    """Run one claim; write its record (and figure) under ``out_dir`` when given, at
+    ``records/<claim>.json``, or ``records/<claim>/seed-<k>.json`` with ``per_seed``.
 
     Exceptions from the experiment are caught and recorded with verdict ``"error"``.
     """
     rt = rt.replace(scale=scale)
-    if out_dir is not None and resume:
-        old = load_record(out_dir, c.id)
-        if _same_run(old, c, scale, rt):
-            return ClaimResult(old, None, resumed=True)
     start = time.perf_counter()
     ev, error = None, None
     try:
@@ -135,51 +153,212 @@ def run_claim(
     wall = time.perf_counter() - start
     rec = evidence_record(c, scale, rt, ev, error, wall)
     if out_dir is not None:
+        seed = rt.seed if per_seed else None
         if ev is not None and ev.figure is not None:
-            path = figure_path(out_dir, c.id)
+            path = figure_path(out_dir, c.id, seed)
             atomic_save_figure(ev.figure, path)
-            rec["figure"] = str(path.relative_to(out_dir))
-        atomic_write_json(record_path(out_dir, c.id), rec)
+            rec["figure"] = path.relative_to(out_dir).as_posix()
+        atomic_write_json(record_path(out_dir, c.id, seed), rec)
     return ClaimResult(rec, ev)
 
 
-def run_claims(
-    claims: Iterable[Claim],
-    scale: str,
-    rt: Runtime,
-    out_dir: Path | str | None = None,
+def record_differences(rec: dict, c: Claim, settings: Settings, seed: int) -> list[str]:
+    """How a valid stored record differs from what this run would make (empty: reusable)."""
+    wanted = {
+        "scale": settings.scale,
+        "seed": seed,
+        "device": settings.device_kind,
+        "kernelcap": settings.kernelcap,
+    }
+    have = {
+        "scale": rec["scale"],
+        "seed": rec["seed"],
+        "device": rec["device_kind"],
+        "kernelcap": rec["versions"].get("kernelcap"),
+    }
+    out = [f"{k}={have[k]} (this run: {v})" for k, v in wanted.items() if have[k] != v]
+    config = to_jsonable(c.config(settings.scale))
+    if rec["config"] != config:
+        keys = sorted(k for k in {*config, *rec["config"]} if config.get(k) != rec["config"].get(k))
+        out.append(f"another config ({', '.join(keys)})")
+    return out
+
+
+@dataclass(frozen=True)
+class CheckPlan:
+    """What :func:`check` is about to do, for the caller to show before it starts."""
+
+    out_dir: Path
+    settings: Settings
+    claims: tuple[Claim, ...]
+    reuse: dict[tuple[str, int], dict]  # (claim, seed) -> the stored record
+    notes: tuple[str, ...]  # one line each: what was removed or will be run again, and why
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    plan: CheckPlan
+    results: list[ClaimResult]
+    report: tuple[Path, Path] | None
+
+    @property
+    def passed(self) -> bool:
+        return all(r.passed for r in self.results)
+
+
+def check(
+    claims: Sequence[Claim] | None,
+    out_dir: Path | str,
     *,
+    scale: str | None = None,
+    seeds: Sequence[int] | None = None,
+    device: str | None = None,
     resume: bool = False,
+    force: bool = False,
+    report: bool = True,
+    on_start: Callable[[CheckPlan], None] | None = None,
     on_result: Callable[[ClaimResult], None] | None = None,
-) -> list[ClaimResult]:
-    """Run ``claims`` one after another, calling ``on_result`` as each finishes."""
-    results = []
-    for c in claims:
-        res = run_claim(c, scale, rt, out_dir, resume=resume)
-        if on_result is not None:
-            on_result(res)
-        results.append(res)
-    return results
+) -> CheckOutcome:
+    """Run ``claims`` at every seed into the run directory ``out_dir``.
+
+    Args:
+        claims: the claims to run; None: the run's claims (its manifest), else every claim.
+        scale, seeds, device: None takes the run's setting from its manifest, else the default
+            (``"quick"``, ``(0,)``, ``"auto"``).
+        resume: reuse stored records (not errors) made with the same claim, scale, seed, config,
+            device kind and kernelcap version instead of running them again.
+        force: replace what conflicts: the whole run when its settings differ, else the records
+            made with other settings (without it, both are refused with RunDirError).
+        report: rebuild ``index.html`` and ``summary.md`` at the end.
+        on_start, on_result: called with the plan before the first claim, and with each result.
+
+    Raises:
+        RunDirError: ``out_dir`` cannot be written or is in use, or the run conflicts; raised
+            before any claim runs.
+    """
+    from kernelcap import registry
+
+    out = Path(out_dir)
+    with locked(out):
+        notes: list[str] = []
+        try:
+            manifest = read_manifest(out)
+        except RunDirError as err:
+            if not force:
+                raise RunDirError(f"{err} (fix or remove it, or use --force)") from None
+            notes.append(f"ignored an invalid {out / 'run.json'} (--force)")
+            manifest = None
+        settings = _settings(out, manifest, scale, seeds, device)
+        if manifest is not None and (diff := manifest.settings.differences(settings)):
+            if not force:
+                raise RunDirError(_mismatch(out, diff))
+            clear_run(out)
+            notes.append(f"removed the run made with {manifest.settings.describe()} (--force)")
+            manifest = None
+        if claims is None:
+            try:
+                claims = (
+                    [registry.get_claim(i) for i in manifest.claims]
+                    if manifest
+                    else registry.all_claims()
+                )
+            except registry.UnknownClaimError as err:
+                raise RunDirError(f"{out / 'run.json'} lists an {err}") from None
+        plan = _plan(out, tuple(claims), settings, resume, force, notes)
+        write_manifest(out, new_manifest(settings, (c.id for c in claims), manifest))
+        if on_start is not None:
+            on_start(plan)
+        results = _execute(plan, on_result)
+        paths = None
+        if report:
+            from kernelcap.report import build_report
+
+            paths = build_report(out, known={c.id for c in registry.all_claims()})
+    return CheckOutcome(plan, results, paths)
 
 
-def format_row(rec: dict[str, Any], width: int = 34) -> str:
-    """One line of the terminal claim table."""
-    checks = rec.get("checks") or []
-    if checks:
-        k = checks[0]
-        head = f"{k['name']} = {_fmt(k['value'])} {k['op']} {_fmt(k['bound'])}"
-    else:
-        head = (rec.get("error") or "").strip().splitlines()[-1:] or [""]
-        head = head[0][:70]
-    wall = rec.get("timings", {}).get("wall_s", float("nan"))
-    return f"{rec['claim']:<{width}} {rec['verdict'].upper():<5} {wall:7.1f}s  {head}"
+def _settings(out: Path, manifest: Manifest | None, scale, seeds, device) -> Settings:
+    import kernelcap
 
-
-def _fmt(x: Any) -> str:
+    base = manifest.settings if manifest is not None else None
+    if scale is not None and scale not in SCALES:
+        raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
+    for s in seeds or ():
+        check_seed(s)
+    device = device or (base.device if base else "auto")
     try:
-        return f"{float(x):.4g}"
-    except (TypeError, ValueError):
-        return str(x)
+        kind = device_kind(device)
+    except (ValueError, TypeError) as err:
+        if base is not None and device == base.device:
+            raise RunDirError(f"{out} was run on {base.device_kind}: {err}") from None
+        raise RunDirError(str(err)) from None
+    return Settings(
+        scale=scale or (base.scale if base else "quick"),
+        seeds=tuple(sorted(set(seeds))) if seeds else (base.seeds if base else (0,)),
+        device=device,
+        device_kind=kind,
+        kernelcap=kernelcap.__version__,
+    )
+
+
+def _mismatch(out: Path, diff: list[tuple[str, str, str]]) -> str:
+    theirs = ", ".join(f"{name}={old}" for name, old, _ in diff)
+    mine = ", ".join(f"{name}={new}" for name, _, new in diff)
+    return (
+        f"{out} holds a run with {theirs}; this check asks for {mine} (resume it without those "
+        "options, use another --out, or --force to replace it)"
+    )
+
+
+def _plan(out, claims, settings: Settings, resume: bool, force: bool, notes: list[str]):
+    reuse: dict[tuple[str, int], dict] = {}
+    conflicts: list[tuple[Path, str]] = []  # (record path, how it differs)
+    for seed in settings.seeds:
+        for c in claims:
+            path = record_path(out, c.id, seed if settings.per_seed else None)
+            if not path.exists():
+                continue
+            try:
+                rec = read_record(path).record
+            except (InvalidRecord, OSError) as err:
+                notes.append(f"{path.relative_to(out)} is invalid ({err}); running it again")
+                continue
+            if diff := record_differences(rec, c, settings, seed):
+                conflicts.append((path, ", ".join(diff)))
+            elif resume and rec["verdict"] != "error":
+                reuse[(c.id, seed)] = rec
+    if conflicts and not force:
+        path, diff = conflicts[0]
+        more = f" (and {len(conflicts) - 1} more)" if len(conflicts) > 1 else ""
+        raise RunDirError(
+            f"{path} was made with {diff}{more}; use another --out, or --force to replace "
+            "such records"
+        )
+    for path, diff in conflicts:
+        path.unlink()
+        fig = out / FIGURES / path.relative_to(out / RECORDS).with_suffix(".png")  # same layout
+        fig.unlink(missing_ok=True)
+        notes.append(f"removed {path.relative_to(out)}, made with {diff} (--force)")
+    return CheckPlan(out, settings, claims, reuse, tuple(notes))
+
+
+def _execute(plan: CheckPlan, on_result) -> list[ClaimResult]:
+    s = plan.settings
+    results = []
+    for k, seed in enumerate(s.seeds):
+        if k:
+            cache.clear()  # shared runs of one seed are not needed at the next: bound the memory
+        rt = Runtime(device=s.device, seed=seed, scale=s.scale)
+        for c in plan.claims:
+            rec = plan.reuse.get((c.id, seed))
+            if rec is not None:
+                res = ClaimResult(rec, resumed=True)
+            else:
+                res = run_claim(c, s.scale, rt, plan.out_dir, per_seed=s.per_seed)
+            if on_result is not None:
+                on_result(res)
+            results.append(dataclasses.replace(res, evidence=None))  # figures not kept in memory
+    return results
 
 
 def save_claim_figure(
@@ -187,7 +366,6 @@ def save_claim_figure(
 ) -> Evidence:
     """Run one claim and write its figure to ``path`` (what the claim-figure examples do)."""
     from kernelcap.registry import get_claim
-    from kernelcap.store import atomic_save_figure
 
     ev = get_claim(claim_id).run(scale, Runtime(device=device, seed=seed, scale=scale))
     atomic_save_figure(ev.figure, path)

@@ -1,5 +1,6 @@
 """A toy registry (one claim that holds, one that does not) for engine tests."""
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -74,3 +75,22 @@ def toy_claims(monkeypatch):
     monkeypatch.setattr(registry, "_REGISTRY", {"engine.toy": good, "engine.wrong": bad})
     monkeypatch.setattr(registry, "_LOADED", True)
     return good, bad
+
+
+@pytest.fixture
+def measured(toy_claims, monkeypatch):
+    """The toy claims, counting their experiments: a list of (claim id, seed) as they run."""
+    calls = []
+
+    def counting(cid):
+        def measure(cfg, rt):
+            calls.append((cid, rt.seed))
+            return measure_mean(cfg, rt)
+
+        return measure
+
+    reg = {
+        cid: dataclasses.replace(c, measure=counting(cid)) for cid, c in registry._REGISTRY.items()
+    }
+    monkeypatch.setattr(registry, "_REGISTRY", reg)
+    return calls
