@@ -28,7 +28,8 @@ def _numeric_array(x, name: str) -> np.ndarray:
     except (TypeError, ValueError) as err:  # ragged nesting, objects numpy cannot hold
         raise TypeError(f"{name} must be a number or an array of numbers, got {_show(x)}") from err
     kind = raw.dtype.kind
-    if kind in "iuf" and not isinstance(x, np.ndarray):  # [1, True] becomes a numeric array
+    if kind in "iuf" and not isinstance(x, (np.ndarray, np.generic, int, float)):
+        # a sequence: [1, True] becomes a numeric array, so look at its items
         if any(isinstance(item, (bool, np.bool_)) for item in np.asarray(x, dtype=object).flat):
             raise TypeError(f"{name} must contain only real numbers, got a bool in {_show(x)}")
     if kind == "O":

@@ -15,8 +15,9 @@ Everything here is NumPy/SciPy, vectorised with broadcasting, float64.
 from __future__ import annotations
 
 import numpy as np
+from scipy import linalg
 
-from kernelcap.theory._validation import as_array, as_int, scalar_or_array
+from kernelcap.theory._validation import as_array, as_flag, as_int, finite_result, scalar_or_array
 
 __all__ = [
     "ridgeless_risk",
@@ -83,16 +84,36 @@ def marchenko_pastur_stieltjes(lam, gamma):
 
 def _mp_stieltjes(lam, g):
     b = 1.0 - g + lam
-    # 2/(b + √(b² + 4γλ)) is the same root written without cancellation for small λ.
-    return 2.0 / (b + np.sqrt(b * b + 4.0 * g * lam))
+    h = np.hypot(b, 2.0 * np.sqrt(g) * np.sqrt(lam))  # √(b² + 4γλ) without overflow
+    # The positive root in whichever form adds terms of equal sign: 2/(b + h) for b ≥ 0 (small λ,
+    # γ < 1) and (h − b)/(2γλ) for b < 0 (γ > 1, where b + h cancels catastrophically).
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        pos = 1.0 / (0.5 * b + 0.5 * h)
+        neg = ((h - b) / (2.0 * g)) / lam
+    return np.where(b >= 0, pos, neg)
 
 
 def _ridge_bias_variance(g, lam):
-    """Asymptotic ∫λ²/(s+λ)² dμ_γ and γ∫s/(s+λ)² dμ_γ (bias per r², variance per σ²)."""
-    m = _mp_stieltjes(lam, g)
-    # Implicit differentiation of γλm² + (1−γ+λ)m − 1 = 0 gives ∫(s+λ)⁻² = m²(1+γm)/(1+γλm²).
-    m2 = m * m * (1.0 + g * m) / (1.0 + g * lam * m * m)
-    return lam * lam * m2, g * (m - lam * m2)
+    """Asymptotic ∫λ²/(s+λ)² dμ_γ and γ∫s/(s+λ)² dμ_γ (bias per r², variance per σ²).
+
+    Evaluated as κ²/D and γ/D (HMRT's isotropic closed form, equal to the Marchenko–Pastur
+    integrals of :func:`ridge_risk`), with κ the positive root of κ² − (λ+γ−1)κ − λ = 0 and
+    D = (1+κ)² − γ = (κ + (1−γ)/(1+√γ))·(1 + κ + √γ). Every step adds terms of one sign: the
+    roots are taken in the form without cancellation, and D's first factor is ≥ κ/2 for γ ≥ 1
+    (κ ≥ γ − 1 there), so the risk keeps full relative precision from λ = 1e-300 (the ridgeless
+    peak at γ = 1 is ~1/(2√λ)) to λ = 1e300, where κ ~ λ would overflow if squared.
+    """
+    rg = np.sqrt(g)
+    c2 = 0.5 * (lam + (g - 1.0))  # c/2 with c = λ + γ − 1
+    h = np.hypot(c2, np.sqrt(lam))  # √(c²/4 + λ)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        k2 = np.where(c2 >= 0, 0.5 * c2 + 0.5 * h, 0.5 * lam / (h - c2))  # κ/2
+    a2 = 0.5 * (1.0 - g) / (1.0 + rg)  # half of (1−γ)/(1+√γ)
+    f1 = k2 + a2  # (κ + (1−γ)/(1+√γ))/2 > 0
+    f2 = 0.5 + k2 + 0.5 * rg  # (1 + κ + √γ)/2
+    bias = (k2 / f1) * (k2 / f2)
+    var = 0.25 * (g / f1) / f2
+    return bias, var
 
 
 def ridge_risk(gamma, lam, r2=1.0, sigma2=1.0):
@@ -102,11 +123,20 @@ def ridge_risk(gamma, lam, r2=1.0, sigma2=1.0):
 
     μ_γ the Marchenko–Pastur law of XᵀX/n (see :func:`marchenko_pastur_stieltjes`); with
     m = m(−λ) the integrals are ∫(s+λ)⁻² = m²(1+γm)/(1+γλm²) and ∫s(s+λ)⁻² = m − λ∫(s+λ)⁻².
+    Equivalently (HMRT's closed form, the one evaluated here)
+
+        R(γ, λ) = (r² κ² + σ² γ) / ((1+κ)² − γ),   κ = [(λ+γ−1) + √((λ+γ−1)² + 4λ)] / 2,
+
+    computed without cancellation (the m-form loses ~log10(1/λ) digits for γ > 1, which put
+    R(456005, 1e-8) below the optimal-ridge risk), so R ≥ R(γ, λ*) at every λ to rounding.
     β̂_λ = (XᵀX/n + λI)⁻¹Xᵀy/n, γ = p/n, r² = ‖β‖², σ² noise variance, n, p → ∞. As λ → 0 it
-    tends to :func:`ridgeless_risk`.
+    tends to :func:`ridgeless_risk` (at γ = 1 it grows like σ²/(2√λ)); as λ → ∞ to r².
 
     Args:
-        gamma: γ > 0; lam: λ > 0; r2: r² ≥ 0; sigma2: σ² ≥ 0 (all broadcast).
+        gamma: γ > 0; lam: λ > 0; r2: r² ≥ 0; sigma2: σ² ≥ 0 (all broadcast, finite).
+
+    Raises:
+        OverflowError: when r² or σ² is so large that the risk exceeds the float64 range.
 
     Reference: Hastie, Montanari, Rosset & Tibshirani (2022), Thm 2 / Cor 5 (isotropic case);
     Dobriban & Wager (2018), Thm 2.1.
@@ -116,14 +146,17 @@ def ridge_risk(gamma, lam, r2=1.0, sigma2=1.0):
     r = as_array(r2, "r2", ge=0)
     s = as_array(sigma2, "sigma2", ge=0)
     bias, var = _ridge_bias_variance(g, la)
-    return scalar_or_array(r * bias + s * var, gamma, lam, r2, sigma2)
+    with np.errstate(over="ignore"):
+        risk = finite_result(r * bias + s * var, "ridge_risk")
+    return scalar_or_array(risk, gamma, lam, r2, sigma2)
 
 
 def optimal_ridge(gamma, r2=1.0, sigma2=1.0):
     """Optimal ridge penalty and its asymptotic risk: λ* = σ²γ/r², R* = ridge_risk(γ, λ*).
 
     In the per-sample scaling β̂_λ = (XᵀX/n + λI)⁻¹Xᵀy/n (HMRT's), λ* = σ²γ/r² = γ/SNR with
-    SNR = r²/σ²; R* is increasing in γ (no peak) and tends to r² as γ → ∞. Needs r² > 0, σ² > 0.
+    SNR = r²/σ²; R* is increasing in γ (no peak) and tends to r² as γ → ∞. Needs r² > 0, σ² > 0;
+    raises ``OverflowError`` when λ* over- or underflows float64.
 
     Returns:
         (lam_star, risk_star), each with the broadcast shape (floats for scalar inputs).
@@ -134,9 +167,15 @@ def optimal_ridge(gamma, r2=1.0, sigma2=1.0):
     g = as_array(gamma, "gamma", gt=0)
     r = as_array(r2, "r2", gt=0)
     s = as_array(sigma2, "sigma2", gt=0)
-    lam = s * g / r
+    with np.errstate(over="ignore", under="ignore"):
+        lam = (s / r) * g
+    if np.any((lam == 0) | np.isinf(lam)):
+        raise OverflowError(
+            "optimal_ridge: λ* = σ²γ/r² is outside the float64 range for these inputs"
+        )
     bias, var = _ridge_bias_variance(g, lam)
-    risk = r * bias + s * var
+    with np.errstate(over="ignore"):
+        risk = finite_result(r * bias + s * var, "optimal_ridge")
     return scalar_or_array(lam, gamma, r2, sigma2), scalar_or_array(risk, gamma, r2, sigma2)
 
 
@@ -177,11 +216,49 @@ def relu_hermite_coefficients(centered: bool = True) -> tuple[float, float, floa
 
     For ReLU: E relu(G) = 1/√(2π), E G relu(G) = 1/2, E relu(G)² = 1/2, so μ*² = 1/4 − 1/(2π).
     """
+    centered = as_flag(centered, "centered")
     mean = 1.0 / np.sqrt(2.0 * np.pi)
     mu0 = 0.0 if centered else mean
     mu1 = 0.5
     mu_star = np.sqrt(0.5 - mean**2 - mu1**2)
     return float(mu0), float(mu1), float(mu_star)
+
+
+_MAX_NODES = 4096  # O(n²) time: 4096 nodes take ~2 s
+
+
+def _normed_hermite_pair(x, n):
+    """(p̃_n(x), p̃_{n−1}(x), e) with p̃_k the orthonormal probabilists' Hermite polynomials,
+    both divided by 2^e (e ≥ 0 per node) so that neither overflows: p̃_n grows like e^{x²/4}."""
+    prev = np.zeros_like(x)
+    cur = np.ones_like(x)
+    log2_scale = np.zeros_like(x)
+    for k in range(n):  # p̃_{k+1} = (x p̃_k − √k p̃_{k−1}) / √(k+1)
+        prev, cur = cur, (x * cur - np.sqrt(k) * prev) / np.sqrt(k + 1.0)
+        big = np.abs(cur) > 2.0**500
+        if big.any():  # rescale by an exact power of two
+            cur = np.where(big, np.ldexp(cur, -500), cur)
+            prev = np.where(big, np.ldexp(prev, -500), prev)
+            log2_scale = log2_scale + 500.0 * big
+    return cur, prev, log2_scale
+
+
+def _gauss_hermite(n):
+    """Nodes and weights (summing to 1) of n-point Gauss quadrature for the N(0, 1) measure.
+
+    Golub–Welsch nodes (eigenvalues of the Jacobi matrix, off-diagonal √k), one Newton step on
+    p̃_n, and weights w_i ∝ 1/p̃_{n−1}(x_i)² evaluated in log₂ — NumPy's ``hermegauss`` recipe,
+    which overflows to NaN weights beyond ~300 nodes; here the outermost weights underflow
+    gracefully to 0 instead.
+    """
+    x = linalg.eigvalsh_tridiagonal(np.zeros(n), np.sqrt(np.arange(1.0, n)))
+    pn, pm, _ = _normed_hermite_pair(x, n)
+    x = x - pn / (np.sqrt(n) * pm)  # p̃_n' = √n p̃_{n−1}
+    _, pm, log2_scale = _normed_hermite_pair(x, n)
+    log2_fm = np.log2(np.abs(pm)) + log2_scale
+    w = np.exp2(-2.0 * (log2_fm - log2_fm.min()))
+    w, x = (w + w[::-1]) / 2, (x - x[::-1]) / 2
+    return x, w / w.sum()
 
 
 def hermite_coefficients(activation, n_nodes: int = 201) -> tuple[float, float, float]:
@@ -190,37 +267,77 @@ def hermite_coefficients(activation, n_nodes: int = 201) -> tuple[float, float, 
         μ0 = E σ(G),  μ1 = E G σ(G),  μ*² = E σ(G)² − μ0² − μ1².
 
     Args:
-        activation: a NumPy-vectorised callable σ. n_nodes: quadrature nodes (exact for
-            polynomials of degree < 2·n_nodes; smooth σ converge fast, ReLU to ~1e-4).
+        activation: a NumPy-vectorised callable σ returning finite values of its input's shape.
+        n_nodes: quadrature nodes, 2 ≤ n ≤ 4096 (exact for polynomials of degree < 2·n_nodes;
+            smooth σ converge fast, ReLU to ~1e-4). Nodes reach ±√(4n); an activation that is
+            not finite there (e.g. exp(u²)) has no finite μ*, and raises ``ValueError``.
 
-    Reference: Mei & Montanari (2022), eq. (6) (the coefficients entering ζ = μ1/μ*).
+    Reference: Mei & Montanari (2022), eq. (6) (the coefficients entering ζ = μ1/μ*); Golub &
+    Welsch (1969), Math. Comp. 23 (the quadrature).
     """
-    n_nodes = as_int(n_nodes, "n_nodes", ge=2)
+    n_nodes = as_int(n_nodes, "n_nodes", ge=2, le=_MAX_NODES)
     if not callable(activation):
         raise TypeError(f"activation must be callable, got {type(activation).__name__}")
-    u, w = np.polynomial.hermite_e.hermegauss(n_nodes)
-    w = w / w.sum()
+    u, w = _gauss_hermite(n_nodes)
     s = np.asarray(activation(u), dtype=np.float64)
-    mu0, mu1 = float(w @ s), float(w @ (u * s))
-    return mu0, mu1, float(np.sqrt(max(w @ (s * s) - mu0**2 - mu1**2, 0.0)))
+    if s.shape != u.shape:
+        raise ValueError(f"activation must return an array of its input's shape, got {s.shape}")
+    if not np.all(np.isfinite(s)):
+        raise ValueError("activation returned non-finite values at the quadrature nodes")
+    with np.errstate(over="ignore"):
+        mu0, mu1, second = float(w @ s), float(w @ (u * s)), float(w @ (s * s))
+    if not np.isfinite(second):
+        raise OverflowError("hermite_coefficients: E σ(G)² exceeds the float64 range")
+    return mu0, mu1, float(np.sqrt(max(second - mu0**2 - mu1**2, 0.0)))
 
 
-def _rf_chi(zeta, psi1, psi2, lam_bar, iters=20000, tol=1e-13):
-    """χ = ν1 ν2 at ξ = i√(ψ1ψ2λ̄), solving the Mei–Montanari fixed point with damping."""
-    xi = 1j * np.sqrt(psi1 * psi2 * lam_bar)
-    z2 = zeta * zeta
-    nu1 = 1j * np.ones_like(xi)
-    nu2 = 1j * np.ones_like(xi)
-    for _ in range(iters):
-        d = 1.0 - z2 * nu1 * nu2
-        new1 = psi1 / (-xi - nu2 - z2 * nu2 / d)
-        new2 = psi2 / (-xi - nu1 - z2 * nu1 / d)
-        step = max(np.max(np.abs(new1 - nu1)), np.max(np.abs(new2 - nu2)))
-        nu1 = 0.5 * nu1 + 0.5 * new1
-        nu2 = 0.5 * nu2 + 0.5 * new2
-        if step < tol:
-            break
-    return (nu1 * nu2).real
+_PSI_RANGE = (1e-50, 1e50)  # beyond it the polynomials E0, E1, E2 overflow float64
+_ZETA_MAX = 1e6
+
+
+def _rf_chi(psi1, psi2, z2, lam_bar):
+    """χ = ν1ν2 < 0 at the Mei–Montanari fixed point, and f1, f2 > 0 (see below), to ~1 ulp.
+
+    Eliminating ν1 = −(ψ1 + cχ)/ξ and ν2 = −(ψ2 + cχ)/ξ, c = 1 + ζ²/(1 − ζ²χ), from the fixed
+    point leaves one equation for χ:
+
+        f1(χ) f2(χ) = ψ1ψ2λ̄ (−χ)(1 − ζ²χ)²,   f_i(χ) = ψ_i(1 − ζ²χ) + (1 + ζ² − ζ²χ)χ,
+
+    with f1, f2 > 0 on the branch with Im ν_i > 0. Since f_b − f_a = |ψ1 − ψ2|(1 − ζ²χ) is known,
+    the smaller factor is f_a = 2p/(e + √(e² + 4p)) (p the right side, e that difference):
+    a simple root of f_a(χ) − 2p/(e + √(e² + 4p)) between χ₀ (the ridgeless root, f_a(χ₀) = 0)
+    and 0, found by bisection on the bits of −χ (64 steps). At the interpolation peak
+    (ψ1 = ψ2, λ → 0) the root of the original equation is double and χ − χ₀ ~ √λ; solving in
+    this form keeps f_a, and with it E0 ∝ f_a, to full relative precision down to λ = 1e-300.
+    """
+    a = np.minimum(psi1, psi2)
+    dpsi = np.abs(psi1 - psi2)
+    bq = 1.0 + z2 - a * z2
+    disc = np.hypot(bq, 2.0 * np.sqrt(z2 * a))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        chi0 = np.where(bq > 0, -2.0 * a / (bq + disc), (bq - disc) / (2.0 * z2))
+    sqrt_coef = np.sqrt(psi1) * np.sqrt(psi2) * np.sqrt(lam_bar)
+
+    def small_factor(chi):
+        one = 1.0 - z2 * chi
+        e = dpsi * one
+        sqrt_p = sqrt_coef * np.sqrt(-chi) * one
+        return 2.0 * sqrt_p * (sqrt_p / (e + np.hypot(e, 2.0 * sqrt_p))), e
+
+    def gap(chi):
+        return a * (1.0 - z2 * chi) + (1.0 + z2 - z2 * chi) * chi - small_factor(chi)[0]
+
+    lo = np.zeros(np.shape(a), dtype=np.int64)  # −χ = 0: gap = ψ_min > 0
+    hi = np.array(-chi0, dtype=np.float64).view(np.int64)  # gap ≤ 0 there
+    for _ in range(64):  # positive doubles order like their int64 bit patterns
+        mid = lo + (hi - lo) // 2
+        above = gap(-mid.view(np.float64)) > 0
+        lo, hi = np.where(above, mid, lo), np.where(above, hi, mid)
+    y_lo, y_hi = lo.view(np.float64), hi.view(np.float64)
+    chi = -np.where(np.abs(gap(-y_lo)) <= np.abs(gap(-y_hi)), y_lo, y_hi)
+    f_a, e = small_factor(chi)
+    first_smaller = psi1 <= psi2
+    return chi, np.where(first_smaller, f_a, f_a + e), np.where(first_smaller, f_a + e, f_a)
 
 
 def random_features_risk(
@@ -250,19 +367,32 @@ def random_features_risk(
         E2 = χ⁵ζ⁶ − 3χ⁴ζ⁴ + (ψ1 − 1)χ³ζ⁶ + 2χ³ζ⁴ + 3χ³ζ² + (−ψ1 − 1)χ²ζ⁴ − 2χ²ζ² − χ².
 
     ζ = μ1/μ* (not μ1²/μ*² as printed in the paper's introduction). Valid as N, n, d → ∞ at fixed
-    ψ1, ψ2; for λ → 0 it gives the min-norm (ridgeless) curve, which peaks at N = n (ψ1 = ψ2).
+    ψ1, ψ2; for λ → 0 it gives the min-norm (ridgeless) curve, which peaks at N = n (ψ1 = ψ2):
+    there the risk grows like λ^{−1/2} (≈ 2e149 at ψ1 = ψ2 = 1, λ = 1e-300), away from it it
+    tends to the finite ridgeless value.
+
+    Numerics: the fixed point is reduced to one real equation for χ and solved to ~1 ulp; E0,
+    which vanishes at the peak, is evaluated in a factorised form (see ``_rf_chi``), so the
+    result keeps full precision for every λ > 0 (the previous damped iteration lost ~1e-13 at
+    ordinary inputs and returned negative risks for λ ≤ 1e-30 at ψ1 = ψ2).
 
     Args:
-        n_features_per_dim: ψ1 = N/d > 0; n_samples_per_dim: ψ2 = n/d > 0; lam: λ > 0
-            (broadcast together). f1_sq, tau2, f_star_sq: F1², τ², F*² ≥ 0 (scalars).
-        mu1, mu_star: Hermite coefficients (default: centered ReLU,
+        n_features_per_dim: ψ1 = N/d; n_samples_per_dim: ψ2 = n/d, both in [1e-50, 1e50] (beyond
+            it the polynomials overflow float64); lam: λ > 0 (broadcast together).
+            f1_sq, tau2, f_star_sq: F1², τ², F*² ≥ 0 (scalars).
+        mu1, mu_star: Hermite coefficients with |μ1|/μ* ≤ 1e6 (default: centered ReLU,
             :func:`relu_hermite_coefficients`).
+
+    Raises:
+        ValueError: arguments outside these ranges; OverflowError: F², τ² so large that the risk
+        exceeds the float64 range.
 
     Reference: Mei & Montanari (2022), Comm. Pure Appl. Math. 75(4), Thm 1 and Def. 1
     (arXiv:1908.05355).
     """
-    psi1 = as_array(n_features_per_dim, "n_features_per_dim", gt=0)
-    psi2 = as_array(n_samples_per_dim, "n_samples_per_dim", gt=0)
+    lo, hi = _PSI_RANGE
+    psi1 = as_array(n_features_per_dim, "n_features_per_dim", ge=lo, le=hi)
+    psi2 = as_array(n_samples_per_dim, "n_samples_per_dim", ge=lo, le=hi)
     la = as_array(lam, "lam", gt=0)
     f1 = float(as_array(f1_sq, "f1_sq", ge=0))
     t2 = float(as_array(tau2, "tau2", ge=0))
@@ -270,35 +400,38 @@ def random_features_risk(
     _, d_mu1, d_mus = relu_hermite_coefficients(centered=True)
     m1 = d_mu1 if mu1 is None else float(as_array(mu1, "mu1"))
     ms = d_mus if mu_star is None else float(as_array(mu_star, "mu_star", gt=0))
+    if abs(m1) > _ZETA_MAX * ms:
+        raise ValueError(f"|mu1|/mu_star must be <= {_ZETA_MAX:g}, got {abs(m1) / ms!r}")
     psi1, psi2, la = np.broadcast_arrays(psi1, psi2, la)
-    z = m1 / ms
-    chi = _rf_chi(z, psi1.astype(complex), psi2.astype(complex), la / ms**2)
+    z2 = (m1 / ms) ** 2
+    with np.errstate(under="ignore"):
+        lam_bar = la / ms**2
+    if not np.all(np.isfinite(lam_bar)):
+        raise OverflowError("random_features_risk: λ/μ*² exceeds the float64 range")
+    chi, fv1, fv2 = _rf_chi(psi1, psi2, z2, lam_bar)
     p1, p2 = psi1, psi2
-    z2, z4, z6 = z**2, z**4, z**6
-    e0 = (
-        -(chi**5) * z6
-        + 3 * chi**4 * z4
-        + (p1 * p2 - p2 - p1 + 1) * chi**3 * z6
-        - 2 * chi**3 * z4
-        - 3 * chi**3 * z2
-        + (p1 + p2 - 3 * p1 * p2 + 1) * chi**2 * z4
-        + 2 * chi**2 * z2
-        + chi**2
-        + 3 * p1 * p2 * chi * z2
-        - p1 * p2
+    z4, z6 = z2 * z2, z2 * z2 * z2
+    one = 1.0 - z2 * chi
+    # E0 = [g·(f1'f2 + f1f2') − f1f2g'] / (1 − ζ²χ) with g = χ(1 − ζ²χ)², the derivative of the
+    # χ-equation (identical to the polynomial above, term by term), evaluated from f1, f2 > 0 so
+    # that it keeps its relative precision where E0 → 0 (the peak); E1 factorised likewise.
+    df1 = 1.0 + z2 - p1 * z2 - 2.0 * z2 * chi
+    df2 = 1.0 + z2 - p2 * z2 - 2.0 * z2 * chi
+    e0 = chi * one * (df1 * fv2 + fv1 * df2) - fv1 * fv2 * (1.0 - 3.0 * z2 * chi)
+    e1 = -p2 * one * (z2 * chi * chi + p1)
+    e2 = chi**2 * (
+        chi**3 * z6
+        - 3 * chi**2 * z4
+        + (p1 - 1) * chi * z6
+        + 2 * chi * z4
+        + 3 * chi * z2
+        - (p1 + 1) * z4
+        - 2 * z2
+        - 1
     )
-    e1 = p2 * chi**3 * z4 - p2 * chi**2 * z2 + p1 * p2 * chi * z2 - p1 * p2
-    e2 = (
-        chi**5 * z6
-        - 3 * chi**4 * z4
-        + (p1 - 1) * chi**3 * z6
-        + 2 * chi**3 * z4
-        + 3 * chi**3 * z2
-        + (-p1 - 1) * chi**2 * z4
-        - 2 * chi**2 * z2
-        - chi**2
-    )
-    risk = f1 * e1 / e0 + (t2 + fs) * e2 / e0 + fs
+    bias, var = np.maximum(e1 / e0, 0.0), np.maximum(e2 / e0, 0.0)
+    with np.errstate(over="ignore"):
+        risk = finite_result(f1 * bias + (t2 + fs) * var + fs, "random_features_risk")
     return scalar_or_array(risk, n_features_per_dim, n_samples_per_dim, lam)
 
 
