@@ -69,7 +69,9 @@ def marchenko_pastur_stieltjes(lam, gamma):
 
     where μ_γ is the limiting spectrum of XᵀX/n for X with i.i.d. N(0, 1) entries and γ = p/n
     (with its atom of mass 1 − 1/γ at 0 when γ > 1). It is the positive root of
-    γλ m² + (1 − γ + λ) m − 1 = 0.
+    γλ m² + (1 − γ + λ) m − 1 = 0, taken in the form without cancellation on each side of
+    1 − γ + λ = 0 (the single form lost ~log10(1/λ) digits for γ > 1), to full relative precision
+    for λ, γ anywhere in [1e-300, 1e300].
 
     Args:
         lam: λ > 0, any shape. gamma: γ > 0 (broadcast).
