@@ -4,8 +4,13 @@ Every function is pure NumPy/SciPy, vectorised with broadcasting (scalars in -> 
 in -> array out), float64, and refuses NaN, negative sizes and loads outside its domain with a
 ``ValueError`` naming the argument.
 
+Finite input never gives NaN: counts, capacities and bounds that exceed the float64 range are
+returned as +inf (the honest rounding of a value too large to represent; :func:`log_cover_count`
+gives Cover's count in logs), and sizes whose computation would not be exact are refused.
+
 Notation: ``N`` neurons (pattern dimension), ``P`` stored patterns, load ``α = P/N``, patterns
-ξ^μ ∈ {−1, +1}^N drawn uniformly at random; Hebbian couplings W_ij = (1/N) Σ_μ ξ^μ_i ξ^μ_j, W_ii = 0.
+ξ^μ ∈ {−1, +1}^N drawn uniformly at random; Hebbian couplings W_ij = (1/N) Σ_μ ξ^μ_i ξ^μ_j,
+W_ii = 0.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import math
 import numpy as np
 from scipy import optimize, special, stats
 
-from kernelcap.theory._validation import as_array, scalar_or_array
+from kernelcap.theory._validation import as_array, as_choice, as_flag, scalar_or_array
 
 __all__ = [
     "bit_error_probability",
@@ -25,6 +30,7 @@ __all__ = [
     "ags_critical_load",
     "mceliece_capacity",
     "cover_count",
+    "log_cover_count",
     "separable_probability",
     "gardner_capacity",
     "pseudo_inverse_capacity",
@@ -49,9 +55,11 @@ def bit_error_probability(n_neurons, n_patterns, *, method: str = "asymptotic"):
     * ``method="asymptotic"`` (Hertz, Krogh & Palmer eq. 2.13): ``P_err = ½ erfc(√(N / 2P))``,
       the N, P → ∞ limit at fixed α = P/N.
     * ``method="finite"``: the same Gaussian approximation with the exact signal and crosstalk
-      counts, ``P_err = ½ erfc(√((N−1) / (2(P−1))))``; differs from the asymptotic form by O(1/N + 1/P).
+      counts, ``P_err = ½ erfc(√((N−1) / (2(P−1))))``; differs from the asymptotic form by
+      O(1/N + 1/P).
     * ``method="exact"``: the binomial tail ``P(S < −(N−1)) + ½ P(S = −(N−1))`` with
-      ``S = 2B − M``, ``B ~ Binomial(M, ½)`` — exact for random patterns at any N, P.
+      ``S = 2B − M``, ``B ~ Binomial(M, ½)`` — exact for random patterns at any N, P with
+      M ≤ 2^53 (larger M are refused: they are not exact integers in float64).
 
     Args:
         n_neurons: N ≥ 2, any shape (integer for ``"exact"``).
@@ -65,8 +73,7 @@ def bit_error_probability(n_neurons, n_patterns, *, method: str = "asymptotic"):
         Hopfield (1982); Amit, Gutfreund & Sompolinsky, Phys. Rev. A 32, 1007 (1985);
         Hertz, Krogh & Palmer, *Introduction to the Theory of Neural Computation* (1991), §2.2.
     """
-    if method not in _METHODS:
-        raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
+    method = as_choice(method, "method", _METHODS)
     exact = method == "exact"
     n = as_array(n_neurons, "n_neurons", ge=2, integer=exact)
     p = as_array(n_patterns, "n_patterns", ge=1, integer=exact)
@@ -78,6 +85,11 @@ def bit_error_probability(n_neurons, n_patterns, *, method: str = "asymptotic"):
             out = 0.5 * special.erfc(np.sqrt((n - 1.0) / (2.0 * (p - 1.0))))
     else:
         m = (n - 1.0) * (p - 1.0)
+        if np.any(m > _MAX_COUNT):  # beyond 2^53 the binomial's arguments are not exact integers
+            raise ValueError(
+                "n_neurons, n_patterns: method='exact' needs (N−1)(P−1) ≤ 2^53 crosstalk terms, "
+                f"got up to {float(np.max(m)):.3g}; use method='finite'"
+            )
         # S < -(N-1)  <=>  B < (M - N + 1)/2 ; tie at B = (M - N + 1)/2 when that is an integer.
         b_tie = (m - n + 1.0) / 2.0
         below = np.where(b_tie == np.floor(b_tie), b_tie - 1.0, np.floor(b_tie))
@@ -99,7 +111,7 @@ def all_stable_probability(n_neurons, n_patterns):
 
     Args:
         n_neurons: N ≥ 2 (integer), any shape.
-        n_patterns: P ≥ 1 (integer), broadcast against ``n_neurons``.
+        n_patterns: P ≥ 1 (integer), broadcast against ``n_neurons``; (N−1)(P−1) ≤ 2^53.
 
     References:
         McEliece, Posner, Rodemich & Venkatesh, IEEE Trans. Inf. Theory 33, 461 (1987).
@@ -172,7 +184,7 @@ def ags_overlap(alpha):
         else:
             target = math.sqrt(2 * value)
             hi = 2.0 / target + 10.0  # g(y) < 1/y, so the root lies below 1/target
-            y = optimize.brentq(lambda t: _ags_gap(t) - target, y_star, hi, xtol=1e-14)
+            y = optimize.brentq(lambda t, c=target: _ags_gap(t) - c, y_star, hi, xtol=1e-14)
             m = float(special.erf(y))
         out[flat == value] = m
     return scalar_or_array(out.reshape(a.shape), alpha)
@@ -194,8 +206,98 @@ def mceliece_capacity(n_neurons, all_patterns: bool = True):
         McEliece, Posner, Rodemich & Venkatesh, IEEE Trans. Inf. Theory 33, 461 (1987).
     """
     n = as_array(n_neurons, "n_neurons", gt=1)
-    factor = 4.0 if all_patterns else 2.0
+    factor = 4.0 if as_flag(all_patterns, "all_patterns") else 2.0
     return scalar_or_array(n / (factor * np.log(n)), n_neurons)
+
+
+_LN2 = math.log(2.0)
+_MAX_COUNT = 2.0**53  # sizes beyond it are not exact integers in float64
+
+
+_EXACT_TERMS = 1023  # N < P with N > 1023 has C(P, N) ≥ 2^1025 − 2: beyond float64 anyway
+
+
+def _exact_cover_count(p: int, n: int) -> int:
+    """2 Σ_{k<N} binom(P−1, k) in integer arithmetic, for N < P and N ≤ 1023."""
+    term, total = 1, 1  # binom(P−1, 0)
+    for k in range(1, n):
+        term = term * (p - k) // k
+        total += term
+    return 2 * total
+
+
+def _cover_count_scalar(p: int, n: int) -> float:
+    """C(P, N) correctly rounded to float64, +inf when it exceeds the float64 range."""
+    if p <= n:
+        return math.ldexp(1.0, p) if p < 1024 else math.inf
+    # N < P. C(P, N) ≥ C(N+1, N) = 2^{N+1} − 2 and ≥ 2·binom(P−1, N−1): skip hopeless big sums.
+    if n > _EXACT_TERMS or (n - 1) * math.log((p - 1) / (n - 1) if n > 1 else 1.0) > 710.0:
+        return math.inf
+    try:
+        return float(_exact_cover_count(p, n))
+    except OverflowError:
+        return math.inf
+
+
+def _log_binom(m: int, k: int) -> float:
+    """ln binom(m, k) for 0 ≤ k ≤ m/2, to ~1e-16 relative even for m ~ 1e15.
+
+    ln Γ(m+1) − ln Γ(m−k+1) is formed from Stirling's series as one expression in log1p(k/z₂)
+    (z₂ = m−k+1 ≥ m/2), not as a difference of two numbers ~m ln m: that difference (and
+    scipy's betaln) lose ~10 digits at m ~ 1e13.
+    """
+    z1, z2 = m + 1.0, m - k + 1.0
+    if z2 < 1000.0:
+        return float(special.gammaln(z1) - special.gammaln(k + 1.0) - special.gammaln(z2))
+    diff = (
+        (z2 - 0.5) * math.log1p(k / z2)
+        + k * math.log(z1)
+        - k
+        + (1.0 / z1 - 1.0 / z2) / 12.0
+        - (1.0 / z1**3 - 1.0 / z2**3) / 360.0  # next term 1/(1260 z⁵) < 1e-18
+    )
+    return diff - float(special.gammaln(k + 1.0))
+
+
+def _log_cover_count_scalar(p: int, n: int) -> float:
+    """ln C(P, N) = ln 2 + (P−1) ln 2 + ln P(Binomial(P−1, ½) ≤ N−1), without overflow."""
+    if p <= n:
+        return p * _LN2
+    if n <= _EXACT_TERMS:  # ln of the exact integer (ints of ≤ 1023·53 bits)
+        return math.log(_exact_cover_count(p, n))
+    m, k = p - 1, n - 1  # k < m, k ≥ 1023: P ln 2 and ln(cdf) no longer nearly cancel
+    cdf = float(stats.binom.cdf(k, m, 0.5))
+    if cdf > 1e-250:
+        return p * _LN2 + math.log(cdf)
+    # Deep lower tail: the terms binom(m, j), j ≤ k, decrease geometrically away from j = k (ratio
+    # j/(m−j+1) < 1, itself decreasing), so sum them from j = k down, relative to the top one.
+    log_top = _log_binom(m, k)
+    total, prod, j = 1.0, 1.0, k
+    while j > 0:
+        js = np.arange(j, max(j - 65536, 0), -1, dtype=np.float64)
+        ratios = prod * np.cumprod(js / (m - js + 1.0))  # binom(m, j−1)/binom(m, k), ...
+        total += float(ratios.sum())
+        prod, j = float(ratios[-1]), j - len(js)
+        if prod <= 1e-17 * total * (1.0 - js[-1] / (m - js[-1] + 1.0)):  # geometric tail bound
+            break
+    return _LN2 + log_top + math.log(total)
+
+
+def _count_args(n_patterns, n_inputs):
+    p = as_array(n_patterns, "n_patterns", ge=1, le=_MAX_COUNT, integer=True)
+    n = as_array(n_inputs, "n_inputs", ge=1, le=_MAX_COUNT, integer=True)
+    return np.broadcast_arrays(p, n)
+
+
+def _per_pair(fn, p, n):
+    out = np.empty(p.shape)
+    cache: dict[tuple[int, int], float] = {}
+    for idx in np.ndindex(p.shape):
+        key = (int(p[idx]), int(n[idx]))
+        if key not in cache:
+            cache[key] = fn(*key)
+        out[idx] = cache[key]
+    return out
 
 
 def cover_count(n_patterns, n_inputs):
@@ -204,22 +306,43 @@ def cover_count(n_patterns, n_inputs):
 
     ``C(P, N) = 2 Σ_{k=0}^{N−1} binom(P−1, k)``   (= 2^P when P ≤ N).
 
+    Summed in exact integer arithmetic over the min(N, P) non-zero terms and rounded once, so the
+    result is the float64 nearest to C(P, N). The count exceeds the float64 range (≈ 1.8e308)
+    already for P ≥ 1024 at P ≤ N and for C(2000, 1000) = 2^1999; it is then returned as
+    ``inf`` — the honest rounding of a finite count too large to represent. Use
+    :func:`log_cover_count` for ln C, or :func:`separable_probability` for C/2^P.
+
     Args:
-        n_patterns: P ≥ 1 (integer), any shape.
-        n_inputs: N ≥ 1 (integer), broadcast against ``n_patterns``.
+        n_patterns: P ≥ 1 (integer ≤ 2^53), any shape.
+        n_inputs: N ≥ 1 (integer ≤ 2^53), broadcast against ``n_patterns``.
 
     Returns:
-        C(P, N) as float64 (exact while below 2^53).
+        C(P, N) as float64 (+inf beyond the float64 range).
 
     References:
         Cover, IEEE Trans. Electron. Comput. EC-14, 326 (1965), Theorem 1.
     """
-    p = as_array(n_patterns, "n_patterns", ge=1, integer=True)
-    n = as_array(n_inputs, "n_inputs", ge=1, integer=True)
-    p, n = np.broadcast_arrays(p, n)
-    k = np.arange(int(np.max(n)) if n.size else 0)
-    terms = special.comb(p[..., None] - 1, k, exact=False) * (k < n[..., None])
-    return scalar_or_array(2.0 * terms.sum(axis=-1), n_patterns, n_inputs)
+    p, n = _count_args(n_patterns, n_inputs)
+    return scalar_or_array(_per_pair(_cover_count_scalar, p, n), n_patterns, n_inputs)
+
+
+def log_cover_count(n_patterns, n_inputs):
+    r"""Natural logarithm of Cover's count, ln C(P, N), finite for every P, N ≤ 2^53.
+
+    For N ≤ 1023 the logarithm of the exact integer count; beyond,
+    ``ln C(P, N) = P ln 2 + ln P(Binomial(P−1, ½) ≤ N−1)``: the binomial CDF where it is above
+    1e-250, and in the deep lower tail (P ≫ 2N) the sum Σ_{k<N} binom(P−1, k) taken from its
+    largest term k = N−1 downwards (the terms fall geometrically), ln binom from a Stirling
+    difference that keeps its precision for P ~ 1e15.
+    Relative accuracy ~1e-13 of ln C.
+
+    Args: as :func:`cover_count`. Returns: ln C(P, N), float64.
+
+    References:
+        Cover, IEEE Trans. Electron. Comput. EC-14, 326 (1965), Theorem 1.
+    """
+    p, n = _count_args(n_patterns, n_inputs)
+    return scalar_or_array(_per_pair(_log_cover_count_scalar, p, n), n_patterns, n_inputs)
 
 
 def separable_probability(n_patterns, n_inputs):
@@ -229,14 +352,13 @@ def separable_probability(n_patterns, n_inputs):
     Equals 1 for P ≤ N, exactly ½ at P = 2N, and → step function at α = P/N = 2 as N → ∞.
 
     Args:
-        n_patterns: P ≥ 1 (integer), any shape.
-        n_inputs: N ≥ 1 (integer), broadcast against ``n_patterns``.
+        n_patterns: P ≥ 1 (integer ≤ 2^53), any shape.
+        n_inputs: N ≥ 1 (integer ≤ 2^53), broadcast against ``n_patterns``.
 
     References:
         Cover (1965); Gardner, J. Phys. A 21, 257 (1988) for the α_c = 2 limit.
     """
-    p = as_array(n_patterns, "n_patterns", ge=1, integer=True)
-    n = as_array(n_inputs, "n_inputs", ge=1, integer=True)
+    p, n = _count_args(n_patterns, n_inputs)
     return scalar_or_array(stats.binom.cdf(n - 1, p - 1, 0.5), n_patterns, n_inputs)
 
 
@@ -286,6 +408,58 @@ def storkey_capacity(n_neurons):
     return scalar_or_array(n / np.sqrt(2.0 * np.log(n)), n_neurons)
 
 
+def _log_double_factorial(m):
+    """ln(m!!) for odd m ≥ −1: (2j−1)!! = (2j)!/(2^j j!) with j = (m+1)/2."""
+    j = (m + 1.0) / 2.0
+    return special.gammaln(2.0 * j + 1.0) - j * _LN2 - special.gammaln(j + 1.0)
+
+
+def _dense_snr2(n, d):
+    """(N^{n−1}/(2n−3)!!, its natural log): directly while both factors are finite (bit-identical
+    to the textbook expression), else from logarithms — where the direct form gave inf/inf = NaN
+    (e.g. N = 100, n = 400, whose true value ~1e-187 is representable); inf only on true overflow.
+    """
+    small = d <= 150  # (2n−3)!! is finite in float64 up to n ≈ 150
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        dfact = special.factorial2(np.where(small, 2 * d - 3, 1).astype(np.int64), exact=False)
+        power = n ** (d - 1)
+        direct = power / dfact
+        log_value = (d - 1) * np.log(n) - _log_double_factorial(2 * d - 3)
+        ok = small & np.isfinite(direct) & (direct > 0) & np.isfinite(power)
+        return np.where(ok, direct, np.exp(log_value)), np.where(ok, np.log(direct), log_value)
+
+
+_MAX_FINITE_WINDOW = 10**7  # values of the crosstalk sum held at once by method="finite"
+
+
+def _dense_finite_scalar(nn: int, kk: float, dd: int) -> float:
+    """Φ(−signal/√((K−1) E g(x)²)) with every power divided by N^n and summed in logs."""
+    if kk == 1:
+        return 0.0
+    # x = 2B − (N−1), B ~ Binomial(N−1, ½); g(x) = (x+1)^n − (x−1)^n, g(−x)² = g(x)². The terms
+    # pmf·g² peak near |x| ≈ 2σ√(n−1) (σ = √(N−1)/2): keep 40σ beyond that, which loses < 1e-300.
+    sigma = 0.5 * math.sqrt(nn - 1.0)
+    half = 0.5 * (nn - 1.0)
+    width = (40.0 + 2.0 * math.sqrt(2.0 * dd)) * sigma
+    b = np.arange(max(0, math.floor(half - width)), min(nn - 1, math.ceil(half + width)) + 1)
+    ax = np.abs(2.0 * b - (nn - 1.0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # ln|g/N^n| = n ln((|x|+1)/N) + ln(1 − ((|x|−1)/(|x|+1))^n) for |x| ≥ 1, the bracket via
+        # expm1/log1p (exact where |x| ≫ n, where (x+1)^n − (x−1)^n cancels); g(0) = 1 − (−1)^n.
+        log_g = dd * np.log((ax + 1.0) / nn) + np.log(-np.expm1(dd * np.log1p(-2.0 / (ax + 1.0))))
+        log_g = np.where(ax == 0, (math.log(2.0) if dd % 2 else -np.inf) - dd * math.log(nn), log_g)
+    with np.errstate(under="ignore"):
+        g2 = float(np.sum(stats.binom.pmf(b, nn - 1, 0.5) * np.exp(2.0 * log_g)))
+    if g2 > 1e-280:  # linear sum: logpmf's lgamma differences would cost ~ε·N ln N absolute
+        log_g2 = math.log(g2)
+    else:  # every term underflows: the same sum in logs
+        log_g2 = float(special.logsumexp(stats.binom.logpmf(b, nn - 1, 0.5) + 2.0 * log_g))
+    with np.errstate(divide="ignore"):  # N = 2: (N−2)^n = 0
+        log_signal = np.log(-np.expm1(dd * np.log1p(-2.0 / nn)))  # (N^n − (N−2)^n)/N^n
+    snr = np.exp(log_signal - 0.5 * (math.log(kk - 1.0) + log_g2))
+    return float(stats.norm.sf(snr))
+
+
 def dense_bit_error_probability(n_neurons, n_patterns, degree, *, method: str = "asymptotic"):
     r"""One-step bit-error probability of a dense associative memory with F(x) = x^n.
 
@@ -297,40 +471,48 @@ def dense_bit_error_probability(n_neurons, n_patterns, degree, *, method: str = 
 
     At fixed P_err the capacity grows like N^{n−1}; n = 2 recovers the Hebbian
     :func:`bit_error_probability`. Regime: N → ∞ at fixed K / N^{n−1}; the leading finite-size
-    correction is a relative O(n²/N) shift of the signal-to-noise ratio.
+    correction is a relative O(n²/N) shift of the signal-to-noise ratio. N^{n−1}/(2n−3)!! is
+    taken from logarithms where either factor overflows float64.
 
     ``method="finite"`` keeps the exact signal ``F(N) − F(N−2)`` and the exact crosstalk variance
     ``(K−1) E[(F(x+1) − F(x−1))²]`` with ``x`` a sum of N−1 random ±1 (binomial moments), and
     only the Gaussian approximation of the sum over patterns:
-    ``P_err = Φ(−(F(N) − F(N−2)) / √((K−1) E[g(x)²]))``.
+    ``P_err = Φ(−(F(N) − F(N−2)) / √((K−1) E[g(x)²]))``. Every power is divided by N^n and the
+    moment summed in logs (x^n overflowed float64 for N^n > 1e308), over the values of x within
+    40 standard deviations of where the summand peaks (the rest is < 1e-300 of it).
 
     Args:
-        n_neurons: N ≥ 2, any shape.
+        n_neurons: N ≥ 2, any shape (for ``"finite"`` an integer with (40 + 2√(2n))·√(N−1)
+            ≤ 1e7, the number of crosstalk values summed: N up to ~5e10 at n = 2).
         n_patterns: K ≥ 1, broadcast.
         degree: n ≥ 2 (integer), broadcast.
-        method: ``"asymptotic"`` or ``"finite"`` (then N must be an integer).
+        method: ``"asymptotic"`` or ``"finite"``.
 
     References:
         Krotov & Hopfield, NeurIPS 2016 ("Dense associative memory for pattern recognition"), §2.
     """
-    if method not in ("asymptotic", "finite"):
-        raise ValueError(f"method must be 'asymptotic' or 'finite', got {method!r}")
+    method = as_choice(method, "method", ("asymptotic", "finite"))
     n = as_array(n_neurons, "n_neurons", ge=2, integer=method == "finite")
     k = as_array(n_patterns, "n_patterns", ge=1)
     d = as_array(degree, "degree", ge=2, integer=True)
     n, k, d = np.broadcast_arrays(n, k, d)
     if method == "asymptotic":
-        dfact = special.factorial2((2 * d - 3).astype(np.int64), exact=False)
-        out = 0.5 * special.erfc(np.sqrt(n ** (d - 1) / (2.0 * dfact * k)))
+        snr2, log_snr2 = _dense_snr2(n, d)
+        with np.errstate(over="ignore", divide="ignore", under="ignore", invalid="ignore"):
+            direct = snr2 / (2.0 * k)
+            via_log = np.exp(log_snr2 - np.log(2.0) - np.log(k))  # e.g. snr2 = inf, k ~ 1e308
+        x2 = np.where(np.isfinite(direct) & (direct > 0), direct, via_log)
+        out = 0.5 * special.erfc(np.sqrt(x2))
     else:
+        width = (40.0 + 2.0 * np.sqrt(2.0 * d)) * np.sqrt(n - 1.0)  # 2·(40 + 2√(2n))σ
+        if np.any(np.minimum(width, n) > _MAX_FINITE_WINDOW):
+            raise ValueError(
+                "n_neurons is too large for method='finite' (its crosstalk window would hold "
+                f"more than {_MAX_FINITE_WINDOW:g} values); use method='asymptotic'"
+            )
         out = np.empty(n.shape)
         for idx in np.ndindex(n.shape):
-            nn, kk, dd = int(n[idx]), float(k[idx]), int(d[idx])
-            x = 2.0 * np.arange(nn) - (nn - 1)  # values of a sum of N-1 random ±1
-            pmf = stats.binom.pmf(np.arange(nn), nn - 1, 0.5)
-            g2 = float(np.sum(pmf * ((x + 1.0) ** dd - (x - 1.0) ** dd) ** 2))
-            signal = float(nn) ** dd - float(nn - 2) ** dd
-            out[idx] = 0.0 if kk == 1 else stats.norm.sf(signal / math.sqrt((kk - 1) * g2))
+            out[idx] = _dense_finite_scalar(int(n[idx]), float(k[idx]), int(d[idx]))
     return scalar_or_array(out, n_neurons, n_patterns, degree)
 
 
@@ -339,7 +521,10 @@ def dense_capacity(n_neurons, degree):
 
     ``K_max = N^{n−1} / (2 (2n−3)!! ln N)``.
 
-    n = 2 gives McEliece's N/(2 ln N). Regime: N → ∞ at fixed n.
+    n = 2 gives McEliece's N/(2 ln N). Regime: N → ∞ at fixed n. N^{n−1}/(2n−3)!! is taken from
+    logarithms where either factor overflows float64 (N = 100, n = 400 gave inf/inf = NaN; its
+    value is ~1e-188). The result is +inf only where K_max itself exceeds the float64 range.
+    Increasing in N for N ≥ e^{1/(n−1)} (it diverges as N → 1⁺, where ln N → 0).
 
     Args:
         n_neurons: N > 1, any shape.
@@ -350,8 +535,37 @@ def dense_capacity(n_neurons, degree):
     """
     n = as_array(n_neurons, "n_neurons", gt=1)
     d = as_array(degree, "degree", ge=2, integer=True)
-    dfact = special.factorial2((2 * d - 3).astype(np.int64), exact=False)
-    return scalar_or_array(n ** (d - 1) / (2.0 * dfact * np.log(n)), n_neurons, degree)
+    n, d = np.broadcast_arrays(n, d)
+    snr2, log_snr2 = _dense_snr2(n, d)
+    with np.errstate(over="ignore", under="ignore"):
+        direct = snr2 / (2.0 * np.log(n))
+        via_log = np.exp(log_snr2 - np.log(2.0 * np.log(n)))
+    out = np.where(np.isfinite(direct) & (direct > 0), direct, via_log)
+    return scalar_or_array(out, n_neurons, degree)
+
+
+def _modern_exponent(b, delta, d, m):
+    """β(2dM − Δ), overflowing only where the exponent itself does (then e^{±∞} is exact).
+
+    While dM is finite, (2dM − Δ)/4 cannot overflow and β times it overflows only genuinely;
+    when dM overflows, 2dM − Δ ≥ dM > 0 and the exponent is 2βdM − βΔ with βΔ ≤ βdM, βdM from
+    logarithms (β tiny, dM huge).
+    """
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        dm = d * m
+        direct = 4.0 * (b * (0.5 * dm - 0.25 * delta))
+        bdm = np.exp(np.log(b) + np.log(d) + np.log(m))
+        alt = np.where(np.isinf(bdm), np.inf, 2.0 * bdm - b * delta)
+    return np.where(np.isfinite(dm), direct, alt)
+
+
+def _scaled_exp(prefactor, log_prefactor, exponent):
+    """prefactor·e^exponent, from logs where the direct product is not finite (or underflows)."""
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        direct = prefactor * np.exp(exponent)
+        via_log = np.exp(log_prefactor + exponent)
+    ok = np.isfinite(direct) & ((direct > 0) | (prefactor == 0))
+    return np.where(prefactor == 0, 0.0, np.where(ok, direct, via_log))
 
 
 def modern_retrieval_error_bound(n_patterns, beta, separation, radius, distance=0.0):
@@ -366,6 +580,9 @@ def modern_retrieval_error_bound(n_patterns, beta, separation, radius, distance=
     (Proof: ``ξ_new − x_i = Σ_j p_j (x_j − x_i)`` so its norm is ≤ 2M(1 − p_i), and
     ``1 − p_i ≤ Σ_{j≠i} e^{β(x_j − x_i)ᵀξ} ≤ (P−1) e^{−β(Δ_i − 2dM)}``.) The error is exponentially
     small in βΔ_i, so P can be exponential in the dimension while one step still retrieves.
+    Evaluated in logarithms where the product over- or underflows spuriously; the result is
+    +inf only where the bound itself exceeds the float64 range (a vacuous bound: the error never
+    exceeds 2M), and exactly 0 for P = 1.
 
     Args:
         n_patterns: P ≥ 1; beta: β > 0; separation: Δ_i (any real); radius: M > 0;
@@ -379,8 +596,11 @@ def modern_retrieval_error_bound(n_patterns, beta, separation, radius, distance=
     delta = as_array(separation, "separation")
     m = as_array(radius, "radius", gt=0)
     d = as_array(distance, "distance", ge=0)
-    with np.errstate(over="ignore"):
-        out = 2.0 * m * (p - 1.0) * np.exp(-b * (delta - 2.0 * d * m))
+    exponent = _modern_exponent(b, delta, d, m)
+    with np.errstate(over="ignore", divide="ignore"):
+        prefactor = 2.0 * m * (p - 1.0)
+        log_prefactor = np.log(2.0) + np.log(m) + np.log(p - 1.0)
+    out = _scaled_exp(prefactor, log_prefactor, exponent)
     return scalar_or_array(out, n_patterns, beta, separation, radius, distance)
 
 
@@ -392,7 +612,8 @@ def modern_hopfield_capacity(beta, separation, radius, tolerance, distance=0.0):
 
     Exponential in β Δ: for ±1 patterns in dimension N (M = √N) with separation Δ ∝ N the capacity
     is exponential in N — the content of Ramsauer et al.'s Theorem 3 (random patterns on the
-    sphere, stated there with a failure probability).
+    sphere, stated there with a failure probability). Evaluated in logarithms where the product
+    over- or underflows spuriously; +inf only where P_max itself exceeds the float64 range.
 
     Args:
         beta: β > 0; separation: Δ (any real); radius: M > 0; tolerance: ε > 0; distance: d ≥ 0.
@@ -405,6 +626,9 @@ def modern_hopfield_capacity(beta, separation, radius, tolerance, distance=0.0):
     m = as_array(radius, "radius", gt=0)
     tol = as_array(tolerance, "tolerance", gt=0)
     d = as_array(distance, "distance", ge=0)
-    with np.errstate(over="ignore"):
-        out = 1.0 + tol / (2.0 * m) * np.exp(b * (delta - 2.0 * d * m))
+    exponent = -_modern_exponent(b, delta, d, m)
+    with np.errstate(over="ignore", under="ignore"):
+        prefactor = tol / (2.0 * m)
+        log_prefactor = np.log(tol) - np.log(2.0) - np.log(m)
+    out = 1.0 + _scaled_exp(prefactor, log_prefactor, exponent)
     return scalar_or_array(out, beta, separation, radius, tolerance, distance)
