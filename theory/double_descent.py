@@ -85,14 +85,14 @@ def marchenko_pastur_stieltjes(lam, gamma):
 
 
 def _mp_stieltjes(lam, g):
-    b = 1.0 - g + lam
-    h = np.hypot(b, 2.0 * np.sqrt(g) * np.sqrt(lam))  # √(b² + 4γλ) without overflow
+    b2 = 0.5 * (1.0 - g + lam)  # b/2 with b = 1 − γ + λ
+    h2 = np.hypot(b2, np.sqrt(g) * np.sqrt(lam))  # √(b² + 4γλ)/2 without overflow
     # The positive root in whichever form adds terms of equal sign: 2/(b + h) for b ≥ 0 (small λ,
     # γ < 1) and (h − b)/(2γλ) for b < 0 (γ > 1, where b + h cancels catastrophically).
-    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-        pos = 1.0 / (0.5 * b + 0.5 * h)
-        neg = ((h - b) / (2.0 * g)) / lam
-    return np.where(b >= 0, pos, neg)
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore", under="ignore"):
+        pos = 1.0 / (b2 + h2)
+        neg = ((h2 - b2) / g) / lam
+    return np.where(b2 >= 0, pos, neg)
 
 
 def _ridge_bias_variance(g, lam):
@@ -194,13 +194,14 @@ def min_norm_risk_finite(n, p, r2=1.0, sigma2=1.0):
     :func:`ridgeless_risk`.
 
     Args:
-        n: samples, integer ≥ 1; p: features, integer ≥ 1 (broadcast). r2, sigma2: ≥ 0.
+        n: samples, integer in [1, 2^53]; p: features, integer in [1, 2^53] (broadcast; beyond
+            2^53 the band n − 1 ≤ p ≤ n + 1 cannot be told apart in float64). r2, sigma2: ≥ 0.
 
     Reference: Breiman & Freedman (1983), JASA 78; Belkin, Hsu & Xu (2020), SIAM J. Math. Data
     Sci. 2(4), Thm 1.
     """
-    n_ = as_array(n, "n", integer=True, ge=1)
-    p_ = as_array(p, "p", integer=True, ge=1)
+    n_ = as_array(n, "n", integer=True, ge=1, le=2.0**53)
+    p_ = as_array(p, "p", integer=True, ge=1, le=2.0**53)
     r = as_array(r2, "r2", ge=0)
     s = as_array(sigma2, "sigma2", ge=0)
     n_, p_, r, s = np.broadcast_arrays(n_, p_, r, s)
@@ -458,14 +459,36 @@ def effective_ranks(eigenvalues, k):
     if lam.size == 0:
         raise ValueError("eigenvalues must not be empty")
     kk = as_array(k, "k", integer=True, ge=0, lt=lam.size).astype(int)
-    tail = np.cumsum(lam[::-1])[::-1]  # tail[j] = Σ_{i≥j} λᵢ (0-based)
-    tail2 = np.cumsum((lam**2)[::-1])[::-1]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r = tail[kk] / lam[kk]
-        big_r = tail[kk] ** 2 / tail2[kk]
+    r_all, big_r_all = _effective_ranks_all(lam)
+    r, big_r = r_all[kk], big_r_all[kk]
     if np.any(~np.isfinite(r)):
         raise ValueError("eigenvalues: λ_{k+1} must be > 0 for every requested k")
     return scalar_or_array(r, k), scalar_or_array(big_r, k)
+
+
+def _effective_ranks_all(lam):
+    """(r_k, R_k) for every k of a descending spectrum; inf where λ_{k+1} = 0.
+
+    Both are scale-free, so the spectrum is first brought to max ≤ 1 by a power of two (exact:
+    sums of λ ~ 1e308 overflowed). When some λ² would still underflow (a positive λ below
+    1e-150 of the largest: R_k came out 0/0 = NaN), the suffix sums are taken relative to each
+    λ_{k+1} by the recurrence t_k = 1 + (λ_{k+2}/λ_{k+1}) t_{k+1}, whose terms are ratios ≤ 1.
+    """
+    pos = lam[lam > 0]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if pos.size == 0 or pos[-1] >= 1e-150 * pos[0]:
+            lam = np.ldexp(lam, -np.frexp(lam[0])[1])
+            tail = np.cumsum(lam[::-1])[::-1]  # tail[j] = Σ_{i≥j} λᵢ (0-based)
+            tail2 = np.cumsum((lam**2)[::-1])[::-1]
+            r = tail / lam
+            return r, np.where(lam > 0, tail**2 / tail2, np.inf)
+        r, rr = np.full(lam.size, np.inf), np.full(lam.size, np.inf)
+        t = t2 = 0.0  # Σ_{i>j} λᵢ/λ_{j+1} and Σ_{i>j} (λᵢ/λ_{j+1})², carried down from the end
+        for j in range(pos.size - 1, -1, -1):
+            ratio = lam[j + 1] / lam[j] if j + 1 < pos.size else 0.0
+            t, t2 = 1.0 + ratio * t, 1.0 + ratio * ratio * t2
+            r[j], rr[j] = t, t * t / t2
+        return r, rr
 
 
 def benign_overfitting_bound(eigenvalues, n, b=1.0):
@@ -474,9 +497,11 @@ def benign_overfitting_bound(eigenvalues, n, b=1.0):
         k* = min{k ≥ 0 : r_k ≥ b n},     variance ≍ k*/n + n / R_{k*},
 
     the excess risk of min-norm interpolation is small iff k*/n → 0 and n/R_{k*} → 0 (up to
-    constants and the bias term ‖θ*‖² ‖Σ‖ √(r_0/n)). Returns a dict with ``k_star`` (−1 if no k
-    qualifies), ``r_k``, ``R_k``, ``k_over_n``, ``n_over_R``, ``variance_term``
-    (= k*/n + n/R_{k*}) and ``bias_scale`` = ‖Σ‖ max(√(r_0/n), r_0/n).
+    constants and the bias term ‖θ*‖² ‖Σ‖ √(r_0/n)). Returns a dict with ``k_star``, ``r_k``,
+    ``R_k``, ``k_over_n``, ``n_over_R``, ``variance_term`` (= k*/n + n/R_{k*}) and
+    ``bias_scale`` = ‖Σ‖ max(√(r_0/n), r_0/n). When no k qualifies (r_k < bn for every k with
+    λ_{k+1} > 0), ``k_star`` is −1, the four k-dependent entries are NaN (undefined, not a
+    failed computation) and ``variance_term`` is inf (the bound is vacuous).
 
     Args:
         eigenvalues: (p,) covariance eigenvalues (≥ 0). n: samples (int ≥ 1). b: constant b > 0.

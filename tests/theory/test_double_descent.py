@@ -244,7 +244,7 @@ def test_hermite_coefficients_are_finite_for_any_node_count(n):
 def test_hermite_coefficients_refusals():
     with pytest.raises(ValueError, match="n_nodes"):
         dd.hermite_coefficients(np.tanh, n_nodes=10**9)  # refused before any allocation
-    with pytest.raises(ValueError, match="non-finite"):
+    with pytest.raises(ValueError, match="non-finite"), np.errstate(over="ignore"):
         dd.hermite_coefficients(lambda u: np.exp(u * u), n_nodes=300)
     with pytest.raises(ValueError, match="shape"):
         dd.hermite_coefficients(lambda u: 1.0)
@@ -295,3 +295,27 @@ def test_every_numeric_argument_refuses_bools_text_none_nan_and_inf(fn, kwargs, 
 
 def test_centered_is_a_flag():
     assert_checks_flag(dd.relu_hermite_coefficients, {}, "centered")
+
+
+@given(
+    st.lists(st.one_of(st.just(0.0), log_uniform(-300, 300)), min_size=1, max_size=12).filter(
+        lambda v: any(v)
+    )
+)
+@example([1.0, 1e-300, 1e-300])  # λ² underflowed: R_k = 0/0 = NaN
+@example([1.7e308, 1.7e308, 1.7e308])  # Σλ overflowed
+def test_effective_ranks_lie_between_one_and_the_tail_length(values):
+    lam = np.sort(np.asarray(values))[::-1]
+    ks = np.arange(int(np.sum(lam > 0)))
+    r, big_r = dd.effective_ranks(lam, ks)
+    tail = lam.size - ks
+    assert np.all((r >= 1 - 1e-12) & (r <= tail * (1 + 1e-12)))
+    assert np.all((big_r >= 1 - 1e-12) & (big_r <= tail * (1 + 1e-12)))
+    # r_k ≤ R_k ≤ r_k² (Bartlett et al. 2020, Lemma 5)
+    assert np.all(big_r >= r * (1 - 1e-12)) and np.all(big_r <= r * r * (1 + 1e-12))
+
+
+def test_more_refusals_and_extremes():
+    assert np.isfinite(dd.marchenko_pastur_stieltjes(1.0, 1.7e308))  # (h − b)/(2γ) overflowed
+    with pytest.raises(ValueError, match="n"):
+        dd.min_norm_risk_finite(2.0**60, 3)  # the undefined band is not resolvable beyond 2^53
