@@ -414,19 +414,18 @@ def _log_double_factorial(m):
     return special.gammaln(2.0 * j + 1.0) - j * _LN2 - special.gammaln(j + 1.0)
 
 
-def _dense_snr2(n, d):
-    """(N^{n−1}/(2n−3)!!, its natural log): directly while both factors are finite (bit-identical
-    to the textbook expression), else from logarithms — where the direct form gave inf/inf = NaN
-    (e.g. N = 100, n = 400, whose true value ~1e-187 is representable); inf only on true overflow.
-    """
+def _dense_ratio(n, d, denominator, log_denominator):
+    """N^{n−1} / ((2n−3)!! · denominator): the textbook expression while every factor is finite
+    (bit-identical to it), else from logarithms — where it gave inf/inf = NaN (e.g. N = 100,
+    n = 400, whose capacity ~1e-188 is representable); inf only where the value overflows."""
     small = d <= 150  # (2n−3)!! is finite in float64 up to n ≈ 150
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
         dfact = special.factorial2(np.where(small, 2 * d - 3, 1).astype(np.int64), exact=False)
-        power = n ** (d - 1)
-        direct = power / dfact
-        log_value = (d - 1) * np.log(n) - _log_double_factorial(2 * d - 3)
-        ok = small & np.isfinite(direct) & (direct > 0) & np.isfinite(power)
-        return np.where(ok, direct, np.exp(log_value)), np.where(ok, np.log(direct), log_value)
+        direct = n ** (d - 1) / (dfact * denominator)
+        log_value = (d - 1) * np.log(n) - _log_double_factorial(2 * d - 3) - log_denominator
+        via_log = np.exp(log_value)
+    ok = small & np.isfinite(direct) & (direct > 0)
+    return np.where(ok, direct, via_log)
 
 
 _MAX_FINITE_WINDOW = 10**7  # values of the crosstalk sum held at once by method="finite"
@@ -497,11 +496,8 @@ def dense_bit_error_probability(n_neurons, n_patterns, degree, *, method: str = 
     d = as_array(degree, "degree", ge=2, integer=True)
     n, k, d = np.broadcast_arrays(n, k, d)
     if method == "asymptotic":
-        snr2, log_snr2 = _dense_snr2(n, d)
-        with np.errstate(over="ignore", divide="ignore", under="ignore", invalid="ignore"):
-            direct = snr2 / (2.0 * k)
-            via_log = np.exp(log_snr2 - np.log(2.0) - np.log(k))  # e.g. snr2 = inf, k ~ 1e308
-        x2 = np.where(np.isfinite(direct) & (direct > 0), direct, via_log)
+        with np.errstate(over="ignore"):
+            x2 = _dense_ratio(n, d, 2.0 * k, np.log(2.0) + np.log(k))  # 2K = inf at K ~ 1e308
         out = 0.5 * special.erfc(np.sqrt(x2))
     else:
         width = (40.0 + 2.0 * np.sqrt(2.0 * d)) * np.sqrt(n - 1.0)  # 2·(40 + 2√(2n))σ
@@ -536,11 +532,7 @@ def dense_capacity(n_neurons, degree):
     n = as_array(n_neurons, "n_neurons", gt=1)
     d = as_array(degree, "degree", ge=2, integer=True)
     n, d = np.broadcast_arrays(n, d)
-    snr2, log_snr2 = _dense_snr2(n, d)
-    with np.errstate(over="ignore", under="ignore"):
-        direct = snr2 / (2.0 * np.log(n))
-        via_log = np.exp(log_snr2 - np.log(2.0 * np.log(n)))
-    out = np.where(np.isfinite(direct) & (direct > 0), direct, via_log)
+    out = _dense_ratio(n, d, 2.0 * np.log(n), np.log(2.0 * np.log(n)))
     return scalar_or_array(out, n_neurons, degree)
 
 
