@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from kernelcap.theory._validation import as_array, as_int, scalar_or_array
+from kernelcap.theory._random_features import gauss_hermite, rf_bias_variance
+from kernelcap.theory._validation import as_array, as_flag, as_int, finite_result, scalar_or_array
 
 __all__ = [
     "ridgeless_risk",
@@ -68,7 +69,9 @@ def marchenko_pastur_stieltjes(lam, gamma):
 
     where μ_γ is the limiting spectrum of XᵀX/n for X with i.i.d. N(0, 1) entries and γ = p/n
     (with its atom of mass 1 − 1/γ at 0 when γ > 1). It is the positive root of
-    γλ m² + (1 − γ + λ) m − 1 = 0.
+    γλ m² + (1 − γ + λ) m − 1 = 0, taken in the form without cancellation on each side of
+    1 − γ + λ = 0 (the single form lost ~log10(1/λ) digits for γ > 1), to full relative precision
+    for λ, γ anywhere in [1e-300, 1e300].
 
     Args:
         lam: λ > 0, any shape. gamma: γ > 0 (broadcast).
@@ -82,17 +85,37 @@ def marchenko_pastur_stieltjes(lam, gamma):
 
 
 def _mp_stieltjes(lam, g):
-    b = 1.0 - g + lam
-    # 2/(b + √(b² + 4γλ)) is the same root written without cancellation for small λ.
-    return 2.0 / (b + np.sqrt(b * b + 4.0 * g * lam))
+    b2 = 0.5 * (1.0 - g + lam)  # b/2 with b = 1 − γ + λ
+    h2 = np.hypot(b2, np.sqrt(g) * np.sqrt(lam))  # √(b² + 4γλ)/2 without overflow
+    # The positive root in whichever form adds terms of equal sign: 2/(b + h) for b ≥ 0 (small λ,
+    # γ < 1) and (h − b)/(2γλ) for b < 0 (γ > 1, where b + h cancels catastrophically).
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore", under="ignore"):
+        pos = 1.0 / (b2 + h2)
+        neg = ((h2 - b2) / g) / lam
+    return np.where(b2 >= 0, pos, neg)
 
 
 def _ridge_bias_variance(g, lam):
-    """Asymptotic ∫λ²/(s+λ)² dμ_γ and γ∫s/(s+λ)² dμ_γ (bias per r², variance per σ²)."""
-    m = _mp_stieltjes(lam, g)
-    # Implicit differentiation of γλm² + (1−γ+λ)m − 1 = 0 gives ∫(s+λ)⁻² = m²(1+γm)/(1+γλm²).
-    m2 = m * m * (1.0 + g * m) / (1.0 + g * lam * m * m)
-    return lam * lam * m2, g * (m - lam * m2)
+    """Asymptotic ∫λ²/(s+λ)² dμ_γ and γ∫s/(s+λ)² dμ_γ (bias per r², variance per σ²).
+
+    Evaluated as κ²/D and γ/D (HMRT's isotropic closed form, equal to the Marchenko–Pastur
+    integrals of :func:`ridge_risk`), with κ the positive root of κ² − (λ+γ−1)κ − λ = 0 and
+    D = (1+κ)² − γ = (κ + (1−γ)/(1+√γ))·(1 + κ + √γ). Every step adds terms of one sign: the
+    roots are taken in the form without cancellation, and D's first factor is ≥ κ/2 for γ ≥ 1
+    (κ ≥ γ − 1 there), so the risk keeps full relative precision from λ = 1e-300 (the ridgeless
+    peak at γ = 1 is ~1/(2√λ)) to λ = 1e300, where κ ~ λ would overflow if squared.
+    """
+    rg = np.sqrt(g)
+    c2 = 0.5 * (lam + (g - 1.0))  # c/2 with c = λ + γ − 1
+    h = np.hypot(c2, np.sqrt(lam))  # √(c²/4 + λ)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        k2 = np.where(c2 >= 0, 0.5 * c2 + 0.5 * h, 0.5 * lam / (h - c2))  # κ/2
+    a2 = 0.5 * (1.0 - g) / (1.0 + rg)  # half of (1−γ)/(1+√γ)
+    f1 = k2 + a2  # (κ + (1−γ)/(1+√γ))/2 > 0
+    f2 = 0.5 + k2 + 0.5 * rg  # (1 + κ + √γ)/2
+    bias = (k2 / f1) * (k2 / f2)
+    var = 0.25 * (g / f1) / f2
+    return bias, var
 
 
 def ridge_risk(gamma, lam, r2=1.0, sigma2=1.0):
@@ -102,11 +125,20 @@ def ridge_risk(gamma, lam, r2=1.0, sigma2=1.0):
 
     μ_γ the Marchenko–Pastur law of XᵀX/n (see :func:`marchenko_pastur_stieltjes`); with
     m = m(−λ) the integrals are ∫(s+λ)⁻² = m²(1+γm)/(1+γλm²) and ∫s(s+λ)⁻² = m − λ∫(s+λ)⁻².
+    Equivalently (HMRT's closed form, the one evaluated here)
+
+        R(γ, λ) = (r² κ² + σ² γ) / ((1+κ)² − γ),   κ = [(λ+γ−1) + √((λ+γ−1)² + 4λ)] / 2,
+
+    computed without cancellation (the m-form loses ~log10(1/λ) digits for γ > 1, which put
+    R(456005, 1e-8) below the optimal-ridge risk), so R ≥ R(γ, λ*) at every λ to rounding.
     β̂_λ = (XᵀX/n + λI)⁻¹Xᵀy/n, γ = p/n, r² = ‖β‖², σ² noise variance, n, p → ∞. As λ → 0 it
-    tends to :func:`ridgeless_risk`.
+    tends to :func:`ridgeless_risk` (at γ = 1 it grows like σ²/(2√λ)); as λ → ∞ to r².
 
     Args:
-        gamma: γ > 0; lam: λ > 0; r2: r² ≥ 0; sigma2: σ² ≥ 0 (all broadcast).
+        gamma: γ > 0; lam: λ > 0; r2: r² ≥ 0; sigma2: σ² ≥ 0 (all broadcast, finite).
+
+    Raises:
+        OverflowError: when r² or σ² is so large that the risk exceeds the float64 range.
 
     Reference: Hastie, Montanari, Rosset & Tibshirani (2022), Thm 2 / Cor 5 (isotropic case);
     Dobriban & Wager (2018), Thm 2.1.
@@ -116,14 +148,17 @@ def ridge_risk(gamma, lam, r2=1.0, sigma2=1.0):
     r = as_array(r2, "r2", ge=0)
     s = as_array(sigma2, "sigma2", ge=0)
     bias, var = _ridge_bias_variance(g, la)
-    return scalar_or_array(r * bias + s * var, gamma, lam, r2, sigma2)
+    with np.errstate(over="ignore"):
+        risk = finite_result(r * bias + s * var, "ridge_risk")
+    return scalar_or_array(risk, gamma, lam, r2, sigma2)
 
 
 def optimal_ridge(gamma, r2=1.0, sigma2=1.0):
     """Optimal ridge penalty and its asymptotic risk: λ* = σ²γ/r², R* = ridge_risk(γ, λ*).
 
     In the per-sample scaling β̂_λ = (XᵀX/n + λI)⁻¹Xᵀy/n (HMRT's), λ* = σ²γ/r² = γ/SNR with
-    SNR = r²/σ²; R* is increasing in γ (no peak) and tends to r² as γ → ∞. Needs r² > 0, σ² > 0.
+    SNR = r²/σ²; R* is increasing in γ (no peak) and tends to r² as γ → ∞. Needs r² > 0, σ² > 0;
+    raises ``OverflowError`` when λ* over- or underflows float64.
 
     Returns:
         (lam_star, risk_star), each with the broadcast shape (floats for scalar inputs).
@@ -134,9 +169,15 @@ def optimal_ridge(gamma, r2=1.0, sigma2=1.0):
     g = as_array(gamma, "gamma", gt=0)
     r = as_array(r2, "r2", gt=0)
     s = as_array(sigma2, "sigma2", gt=0)
-    lam = s * g / r
+    with np.errstate(over="ignore", under="ignore"):
+        lam = (s / r) * g
+    if np.any((lam == 0) | np.isinf(lam)):
+        raise OverflowError(
+            "optimal_ridge: λ* = σ²γ/r² is outside the float64 range for these inputs"
+        )
     bias, var = _ridge_bias_variance(g, lam)
-    risk = r * bias + s * var
+    with np.errstate(over="ignore"):
+        risk = finite_result(r * bias + s * var, "optimal_ridge")
     return scalar_or_array(lam, gamma, r2, sigma2), scalar_or_array(risk, gamma, r2, sigma2)
 
 
@@ -153,13 +194,14 @@ def min_norm_risk_finite(n, p, r2=1.0, sigma2=1.0):
     :func:`ridgeless_risk`.
 
     Args:
-        n: samples, integer ≥ 1; p: features, integer ≥ 1 (broadcast). r2, sigma2: ≥ 0.
+        n: samples, integer in [1, 2^53]; p: features, integer in [1, 2^53] (broadcast; beyond
+            2^53 the band n − 1 ≤ p ≤ n + 1 cannot be told apart in float64). r2, sigma2: ≥ 0.
 
     Reference: Breiman & Freedman (1983), JASA 78; Belkin, Hsu & Xu (2020), SIAM J. Math. Data
     Sci. 2(4), Thm 1.
     """
-    n_ = as_array(n, "n", integer=True, ge=1)
-    p_ = as_array(p, "p", integer=True, ge=1)
+    n_ = as_array(n, "n", integer=True, ge=1, le=2.0**53)
+    p_ = as_array(p, "p", integer=True, ge=1, le=2.0**53)
     r = as_array(r2, "r2", ge=0)
     s = as_array(sigma2, "sigma2", ge=0)
     n_, p_, r, s = np.broadcast_arrays(n_, p_, r, s)
@@ -177,11 +219,15 @@ def relu_hermite_coefficients(centered: bool = True) -> tuple[float, float, floa
 
     For ReLU: E relu(G) = 1/√(2π), E G relu(G) = 1/2, E relu(G)² = 1/2, so μ*² = 1/4 − 1/(2π).
     """
+    centered = as_flag(centered, "centered")
     mean = 1.0 / np.sqrt(2.0 * np.pi)
     mu0 = 0.0 if centered else mean
     mu1 = 0.5
     mu_star = np.sqrt(0.5 - mean**2 - mu1**2)
     return float(mu0), float(mu1), float(mu_star)
+
+
+_MAX_NODES = 4096  # O(n²) time: 4096 nodes take ~2 s
 
 
 def hermite_coefficients(activation, n_nodes: int = 201) -> tuple[float, float, float]:
@@ -190,37 +236,32 @@ def hermite_coefficients(activation, n_nodes: int = 201) -> tuple[float, float, 
         μ0 = E σ(G),  μ1 = E G σ(G),  μ*² = E σ(G)² − μ0² − μ1².
 
     Args:
-        activation: a NumPy-vectorised callable σ. n_nodes: quadrature nodes (exact for
-            polynomials of degree < 2·n_nodes; smooth σ converge fast, ReLU to ~1e-4).
+        activation: a NumPy-vectorised callable σ returning finite values of its input's shape.
+        n_nodes: quadrature nodes, 2 ≤ n ≤ 4096 (exact for polynomials of degree < 2·n_nodes;
+            smooth σ converge fast, ReLU to ~1e-4). Nodes reach ±√(4n); an activation that is
+            not finite there (e.g. exp(u²)) has no finite μ*, and raises ``ValueError``.
 
-    Reference: Mei & Montanari (2022), eq. (6) (the coefficients entering ζ = μ1/μ*).
+    Reference: Mei & Montanari (2022), eq. (6) (the coefficients entering ζ = μ1/μ*); Golub &
+    Welsch (1969), Math. Comp. 23 (the quadrature).
     """
-    n_nodes = as_int(n_nodes, "n_nodes", ge=2)
+    n_nodes = as_int(n_nodes, "n_nodes", ge=2, le=_MAX_NODES)
     if not callable(activation):
         raise TypeError(f"activation must be callable, got {type(activation).__name__}")
-    u, w = np.polynomial.hermite_e.hermegauss(n_nodes)
-    w = w / w.sum()
+    u, w = gauss_hermite(n_nodes)
     s = np.asarray(activation(u), dtype=np.float64)
-    mu0, mu1 = float(w @ s), float(w @ (u * s))
-    return mu0, mu1, float(np.sqrt(max(w @ (s * s) - mu0**2 - mu1**2, 0.0)))
+    if s.shape != u.shape:
+        raise ValueError(f"activation must return an array of its input's shape, got {s.shape}")
+    if not np.all(np.isfinite(s)):
+        raise ValueError("activation returned non-finite values at the quadrature nodes")
+    with np.errstate(over="ignore"):
+        mu0, mu1, second = float(w @ s), float(w @ (u * s)), float(w @ (s * s))
+    if not np.isfinite(second):
+        raise OverflowError("hermite_coefficients: E σ(G)² exceeds the float64 range")
+    return mu0, mu1, float(np.sqrt(max(second - mu0**2 - mu1**2, 0.0)))
 
 
-def _rf_chi(zeta, psi1, psi2, lam_bar, iters=20000, tol=1e-13):
-    """χ = ν1 ν2 at ξ = i√(ψ1ψ2λ̄), solving the Mei–Montanari fixed point with damping."""
-    xi = 1j * np.sqrt(psi1 * psi2 * lam_bar)
-    z2 = zeta * zeta
-    nu1 = 1j * np.ones_like(xi)
-    nu2 = 1j * np.ones_like(xi)
-    for _ in range(iters):
-        d = 1.0 - z2 * nu1 * nu2
-        new1 = psi1 / (-xi - nu2 - z2 * nu2 / d)
-        new2 = psi2 / (-xi - nu1 - z2 * nu1 / d)
-        step = max(np.max(np.abs(new1 - nu1)), np.max(np.abs(new2 - nu2)))
-        nu1 = 0.5 * nu1 + 0.5 * new1
-        nu2 = 0.5 * nu2 + 0.5 * new2
-        if step < tol:
-            break
-    return (nu1 * nu2).real
+_PSI_RANGE = (1e-50, 1e50)  # beyond it the polynomials E0, E1, E2 overflow float64
+_ZETA_MAX = 1e6
 
 
 def random_features_risk(
@@ -250,19 +291,33 @@ def random_features_risk(
         E2 = χ⁵ζ⁶ − 3χ⁴ζ⁴ + (ψ1 − 1)χ³ζ⁶ + 2χ³ζ⁴ + 3χ³ζ² + (−ψ1 − 1)χ²ζ⁴ − 2χ²ζ² − χ².
 
     ζ = μ1/μ* (not μ1²/μ*² as printed in the paper's introduction). Valid as N, n, d → ∞ at fixed
-    ψ1, ψ2; for λ → 0 it gives the min-norm (ridgeless) curve, which peaks at N = n (ψ1 = ψ2).
+    ψ1, ψ2; for λ → 0 it gives the min-norm (ridgeless) curve, which peaks at N = n (ψ1 = ψ2):
+    there the risk grows like λ^{−1/2} (≈ 2e149 at ψ1 = ψ2 = 1, λ = 1e-300), away from it it
+    tends to the finite ridgeless value.
+
+    Numerics (``kernelcap.theory._random_features``): the fixed point is reduced to one real
+    equation for χ and solved to ~1 ulp; E0, which vanishes at the peak, is evaluated in a
+    factorised form, so the result keeps full precision for every λ > 0 (the previous damped
+    iteration lost ~1e-13 at ordinary inputs and returned negative risks for λ ≤ 1e-30 at
+    ψ1 = ψ2).
 
     Args:
-        n_features_per_dim: ψ1 = N/d > 0; n_samples_per_dim: ψ2 = n/d > 0; lam: λ > 0
-            (broadcast together). f1_sq, tau2, f_star_sq: F1², τ², F*² ≥ 0 (scalars).
-        mu1, mu_star: Hermite coefficients (default: centered ReLU,
+        n_features_per_dim: ψ1 = N/d; n_samples_per_dim: ψ2 = n/d, both in [1e-50, 1e50] (beyond
+            it the polynomials overflow float64); lam: λ > 0 (broadcast together).
+            f1_sq, tau2, f_star_sq: F1², τ², F*² ≥ 0 (scalars).
+        mu1, mu_star: Hermite coefficients with |μ1|/μ* ≤ 1e6 (default: centered ReLU,
             :func:`relu_hermite_coefficients`).
+
+    Raises:
+        ValueError: arguments outside these ranges; OverflowError: F², τ² so large that the risk
+        exceeds the float64 range.
 
     Reference: Mei & Montanari (2022), Comm. Pure Appl. Math. 75(4), Thm 1 and Def. 1
     (arXiv:1908.05355).
     """
-    psi1 = as_array(n_features_per_dim, "n_features_per_dim", gt=0)
-    psi2 = as_array(n_samples_per_dim, "n_samples_per_dim", gt=0)
+    lo, hi = _PSI_RANGE
+    psi1 = as_array(n_features_per_dim, "n_features_per_dim", ge=lo, le=hi)
+    psi2 = as_array(n_samples_per_dim, "n_samples_per_dim", ge=lo, le=hi)
     la = as_array(lam, "lam", gt=0)
     f1 = float(as_array(f1_sq, "f1_sq", ge=0))
     t2 = float(as_array(tau2, "tau2", ge=0))
@@ -270,35 +325,17 @@ def random_features_risk(
     _, d_mu1, d_mus = relu_hermite_coefficients(centered=True)
     m1 = d_mu1 if mu1 is None else float(as_array(mu1, "mu1"))
     ms = d_mus if mu_star is None else float(as_array(mu_star, "mu_star", gt=0))
+    if abs(m1) > _ZETA_MAX * ms:
+        raise ValueError(f"|mu1|/mu_star must be <= {_ZETA_MAX:g}, got {abs(m1) / ms!r}")
     psi1, psi2, la = np.broadcast_arrays(psi1, psi2, la)
-    z = m1 / ms
-    chi = _rf_chi(z, psi1.astype(complex), psi2.astype(complex), la / ms**2)
-    p1, p2 = psi1, psi2
-    z2, z4, z6 = z**2, z**4, z**6
-    e0 = (
-        -(chi**5) * z6
-        + 3 * chi**4 * z4
-        + (p1 * p2 - p2 - p1 + 1) * chi**3 * z6
-        - 2 * chi**3 * z4
-        - 3 * chi**3 * z2
-        + (p1 + p2 - 3 * p1 * p2 + 1) * chi**2 * z4
-        + 2 * chi**2 * z2
-        + chi**2
-        + 3 * p1 * p2 * chi * z2
-        - p1 * p2
-    )
-    e1 = p2 * chi**3 * z4 - p2 * chi**2 * z2 + p1 * p2 * chi * z2 - p1 * p2
-    e2 = (
-        chi**5 * z6
-        - 3 * chi**4 * z4
-        + (p1 - 1) * chi**3 * z6
-        + 2 * chi**3 * z4
-        + 3 * chi**3 * z2
-        + (-p1 - 1) * chi**2 * z4
-        - 2 * chi**2 * z2
-        - chi**2
-    )
-    risk = f1 * e1 / e0 + (t2 + fs) * e2 / e0 + fs
+    z2 = (m1 / ms) ** 2
+    with np.errstate(under="ignore"):
+        lam_bar = la / ms**2
+    if not np.all(np.isfinite(lam_bar)):
+        raise OverflowError("random_features_risk: λ/μ*² exceeds the float64 range")
+    bias, var = rf_bias_variance(psi1, psi2, z2, lam_bar)
+    with np.errstate(over="ignore"):
+        risk = finite_result(f1 * bias + (t2 + fs) * var + fs, "random_features_risk")
     return scalar_or_array(risk, n_features_per_dim, n_samples_per_dim, lam)
 
 
@@ -323,14 +360,36 @@ def effective_ranks(eigenvalues, k):
     if lam.size == 0:
         raise ValueError("eigenvalues must not be empty")
     kk = as_array(k, "k", integer=True, ge=0, lt=lam.size).astype(int)
-    tail = np.cumsum(lam[::-1])[::-1]  # tail[j] = Σ_{i≥j} λᵢ (0-based)
-    tail2 = np.cumsum((lam**2)[::-1])[::-1]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r = tail[kk] / lam[kk]
-        big_r = tail[kk] ** 2 / tail2[kk]
+    r_all, big_r_all = _effective_ranks_all(lam)
+    r, big_r = r_all[kk], big_r_all[kk]
     if np.any(~np.isfinite(r)):
         raise ValueError("eigenvalues: λ_{k+1} must be > 0 for every requested k")
     return scalar_or_array(r, k), scalar_or_array(big_r, k)
+
+
+def _effective_ranks_all(lam):
+    """(r_k, R_k) for every k of a descending spectrum; inf where λ_{k+1} = 0.
+
+    Both are scale-free, so the spectrum is first brought to max ≤ 1 by a power of two (exact:
+    sums of λ ~ 1e308 overflowed). When some λ² would still underflow (a positive λ below
+    1e-150 of the largest: R_k came out 0/0 = NaN), the suffix sums are taken relative to each
+    λ_{k+1} by the recurrence t_k = 1 + (λ_{k+2}/λ_{k+1}) t_{k+1}, whose terms are ratios ≤ 1.
+    """
+    pos = lam[lam > 0]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if pos.size == 0 or pos[-1] >= 1e-150 * pos[0]:
+            lam = np.ldexp(lam, -np.frexp(lam[0])[1])
+            tail = np.cumsum(lam[::-1])[::-1]  # tail[j] = Σ_{i≥j} λᵢ (0-based)
+            tail2 = np.cumsum((lam**2)[::-1])[::-1]
+            r = tail / lam
+            return r, np.where(lam > 0, tail**2 / tail2, np.inf)
+        r, rr = np.full(lam.size, np.inf), np.full(lam.size, np.inf)
+        t = t2 = 0.0  # Σ_{i>j} λᵢ/λ_{j+1} and Σ_{i>j} (λᵢ/λ_{j+1})², carried down from the end
+        for j in range(pos.size - 1, -1, -1):
+            ratio = lam[j + 1] / lam[j] if j + 1 < pos.size else 0.0
+            t, t2 = 1.0 + ratio * t, 1.0 + ratio * ratio * t2
+            r[j], rr[j] = t, t * t / t2
+        return r, rr
 
 
 def benign_overfitting_bound(eigenvalues, n, b=1.0):
@@ -339,9 +398,11 @@ def benign_overfitting_bound(eigenvalues, n, b=1.0):
         k* = min{k ≥ 0 : r_k ≥ b n},     variance ≍ k*/n + n / R_{k*},
 
     the excess risk of min-norm interpolation is small iff k*/n → 0 and n/R_{k*} → 0 (up to
-    constants and the bias term ‖θ*‖² ‖Σ‖ √(r_0/n)). Returns a dict with ``k_star`` (−1 if no k
-    qualifies), ``r_k``, ``R_k``, ``k_over_n``, ``n_over_R``, ``variance_term``
-    (= k*/n + n/R_{k*}) and ``bias_scale`` = ‖Σ‖ max(√(r_0/n), r_0/n).
+    constants and the bias term ‖θ*‖² ‖Σ‖ √(r_0/n)). Returns a dict with ``k_star``, ``r_k``,
+    ``R_k``, ``k_over_n``, ``n_over_R``, ``variance_term`` (= k*/n + n/R_{k*}) and
+    ``bias_scale`` = ‖Σ‖ max(√(r_0/n), r_0/n). When no k qualifies (r_k < bn for every k with
+    λ_{k+1} > 0), ``k_star`` is −1, the four k-dependent entries are NaN (undefined, not a
+    failed computation) and ``variance_term`` is inf (the bound is vacuous).
 
     Args:
         eigenvalues: (p,) covariance eigenvalues (≥ 0). n: samples (int ≥ 1). b: constant b > 0.

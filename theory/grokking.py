@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from kernelcap.theory._validation import as_array, as_int, scalar_or_array
+from kernelcap.theory._validation import as_array, as_int, finite_result, scalar_or_array
 
 __all__ = [
     "weight_norm_decay",
@@ -36,8 +36,8 @@ def weight_norm_decay(w0, lr, weight_decay, t):
     Args: w0 (≥ 0), lr (> 0), weight_decay (≥ 0), t (≥ 0): scalars or broadcastable arrays.
     Returns: float or array of the broadcast shape.
 
-    Loshchilov & Hutter (2019), decoupled weight decay; Nanda et al. (2023), Sec. 5; Liu et al. (2023),
-    "Omnigrok".
+    Loshchilov & Hutter (2019), decoupled weight decay; Nanda et al. (2023), Sec. 5; Liu et al.
+    (2023), "Omnigrok".
     """
     w0_ = as_array(w0, "w0", ge=0)
     lr_ = as_array(lr, "lr", gt=0)
@@ -49,16 +49,17 @@ def weight_norm_decay(w0, lr, weight_decay, t):
 
 
 def grokking_time(norm_memorizing, norm_generalizing, lr, weight_decay):
-    """Steps of weight decay needed to shrink the memorising solution to the generalising one's norm.
+    """Steps of weight decay that shrink the memorising solution to the generalising one's norm.
 
-    t_grok = ln(‖w_mem‖/‖w_gen‖) / (η·λ), from ‖w_mem‖·e^(−ηλt) = ‖w_gen‖, with ‖w_mem‖ the weight norm
-    at memorisation, ‖w_gen‖ the (smaller) norm of the generalising solution, η the learning rate and
-    λ the decoupled weight decay. Hence t_grok ∝ 1/(ηλ) at fixed norms.
+    t_grok = ln(‖w_mem‖/‖w_gen‖) / (η·λ), from ‖w_mem‖·e^(−ηλt) = ‖w_gen‖, with ‖w_mem‖ the weight
+    norm at memorisation, ‖w_gen‖ the (smaller) norm of the generalising solution, η the learning
+    rate and λ the decoupled weight decay. Hence t_grok ∝ 1/(ηλ) at fixed norms.
 
     Valid when the decay phase dominates the delay (‖w_mem‖ > ‖w_gen‖, data gradient negligible).
 
     Args: norm_memorizing > 0, norm_generalizing > 0, lr > 0, weight_decay > 0, broadcastable.
     Returns: float or array; negative values mean the memorising norm is already below ‖w_gen‖.
+    Raises ``OverflowError`` where the number of steps itself exceeds float64.
 
     Nanda et al. (2023); Liu, Michaud & Tegmark (2023) "Omnigrok"; Varma et al. (2023).
     """
@@ -66,9 +67,18 @@ def grokking_time(norm_memorizing, norm_generalizing, lr, weight_decay):
     wg = as_array(norm_generalizing, "norm_generalizing", gt=0)
     lr_ = as_array(lr, "lr", gt=0)
     wd_ = as_array(weight_decay, "weight_decay", gt=0)
-    return scalar_or_array(
-        np.log(wm / wg) / (lr_ * wd_), norm_memorizing, norm_generalizing, lr, weight_decay
-    )
+    with np.errstate(over="ignore", under="ignore", divide="ignore"):
+        ratio = wm / wg
+        # ln(w_mem/w_gen) as a difference of logs where the ratio over- or underflows (it gave
+        # ±inf and, with ηλ underflowing too, NaN); η and λ divided one at a time (ηλ underflowed).
+        log_ratio = np.where(
+            np.isfinite(ratio) & (ratio >= np.finfo(np.float64).tiny),  # normal: full precision
+            np.log(ratio),
+            np.log(wm) - np.log(wg),
+        )
+        out = (log_ratio / lr_) / wd_
+    out = finite_result(out, "grokking_time")
+    return scalar_or_array(out, norm_memorizing, norm_generalizing, lr, weight_decay)
 
 
 def grokking_time_exponent() -> float:
@@ -84,12 +94,13 @@ def grokking_time_exponent() -> float:
 def fourier_energy(embedding) -> np.ndarray:
     """Energy of a token embedding per Fourier frequency of the residue axis.
 
-    For W_E ∈ ℝ^{p×d} (row a embeds residue a), Ŵ_k = Σ_a W_E[a]·e^(−2πika/p); the energy at frequency
-    k ∈ {1, …, ⌊(p−1)/2⌋} is e_k = ‖Ŵ_k‖² + ‖Ŵ_{p−k}‖² (cos and sin parts together). The constant
-    (k = 0) component carries no information about the residue and is excluded.
+    For W_E ∈ ℝ^{p×d} (row a embeds residue a), Ŵ_k = Σ_a W_E[a]·e^(−2πika/p); the energy at
+    frequency k ∈ {1, …, ⌊(p−1)/2⌋} is e_k = ‖Ŵ_k‖² + ‖Ŵ_{p−k}‖² (cos and sin parts together). The
+    constant (k = 0) component carries no information about the residue and is excluded.
 
     Args: embedding, shape (..., p, d) with p ≥ 3.
-    Returns: array of shape (..., ⌊(p−1)/2⌋).
+    Returns: array of shape (..., ⌊(p−1)/2⌋). Raises ``OverflowError`` where an energy exceeds
+    float64 (entries ~1e154 and beyond).
 
     Nanda et al. (2023), Fig. 3 (Fourier norms of W_E).
     """
@@ -98,21 +109,26 @@ def fourier_energy(embedding) -> np.ndarray:
         raise ValueError("embedding must have shape (..., p, d) with p ≥ 3")
     p = w.shape[-2]
     f = np.fft.fft(w, axis=-2)
-    power = (np.abs(f) ** 2).sum(-1)
-    k = np.arange(1, (p - 1) // 2 + 1)
-    return power[..., k] + power[..., p - k]
+    with np.errstate(over="ignore", invalid="ignore"):
+        power = (np.abs(f) ** 2).sum(-1)
+        k = np.arange(1, (p - 1) // 2 + 1)
+        out = power[..., k] + power[..., p - k]
+    return finite_result(out, "fourier_energy")
 
 
 def top_k_energy_fraction(energy, k) -> np.ndarray:
     """Fraction of the total energy in the ``k`` largest entries of the last axis.
 
     Args: energy, shape (..., M), non-negative; k integer 1 ≤ k ≤ M.
-    Returns: float or array of shape (...).
+    Returns: float or array of shape (...); NaN where the spectrum is all zero (no fraction).
     """
     e = as_array(energy, "energy", ge=0)
     k = as_int(k, "k", ge=1)
     if k > e.shape[-1]:
         raise ValueError(f"k={k} exceeds the number of frequencies {e.shape[-1]}")
+    # Scale-free: bring each spectrum to max ∈ [1/2, 1) by a power of two first (exact), or the
+    # total of entries ~1e308 overflows (inf/inf = NaN).
+    e = np.ldexp(e, -np.frexp(np.max(e, axis=-1, keepdims=True, initial=0.0))[1])
     top = -np.sort(-e, axis=-1)[..., :k].sum(-1)
     total = e.sum(-1)
     out = np.divide(top, total, out=np.full_like(total, np.nan), where=total > 0)
@@ -120,17 +136,19 @@ def top_k_energy_fraction(energy, k) -> np.ndarray:
 
 
 def effective_frequency_count(energy) -> np.ndarray:
-    """Number of key frequencies as the participation ratio of the spectrum: K_eff = (Σ_k e_k)² / Σ_k e_k².
+    """Number of key frequencies as the participation ratio of the spectrum.
 
-    Equals K when the energy is spread equally over K frequencies and 0 elsewhere (the trigonometric solution
-    with K key frequencies), ⌊(p−1)/2⌋ for a flat spectrum, and lies in [1, M] for any non-zero spectrum of M
-    frequencies; invariant to the overall scale of the embedding.
+    K_eff = (Σ_k e_k)² / Σ_k e_k². Equals K when the energy is spread equally over K frequencies and
+    0 elsewhere (the trigonometric solution with K key frequencies), ⌊(p−1)/2⌋ for a flat spectrum,
+    and lies in [1, M] for any non-zero spectrum of M frequencies; invariant to the overall scale
+    of the embedding.
 
     Args: energy, shape (..., M), non-negative (e.g. from :func:`fourier_energy`).
     Returns: float or array of shape (...); NaN where the spectrum is all zero.
 
-    The participation ratio is the inverse of the IPR of Doshi, He & Gromov (2023) applied to the energy
-    distribution; Nanda et al. (2023) count key frequencies by thresholding the same spectrum.
+    The participation ratio is the inverse of the IPR of Doshi, He & Gromov (2023) applied to the
+    energy distribution; Nanda et al. (2023) count key frequencies by thresholding the same
+    spectrum.
     """
     e = as_array(energy, "energy", ge=0)
     if e.ndim < 1 or e.shape[-1] < 1:
@@ -145,7 +163,9 @@ def effective_frequency_count(energy) -> np.ndarray:
 
 
 def uniform_top_k_fraction(p, k):
-    """Top-k energy fraction of a flat spectrum over the ⌊(p−1)/2⌋ non-zero frequencies: k/⌊(p−1)/2⌋.
+    """Top-k energy fraction of a flat spectrum over the ⌊(p−1)/2⌋ non-zero frequencies.
+
+    k/⌊(p−1)/2⌋.
 
     The large-d limit for an isotropic random (e.g. freshly initialised) embedding.
     Args: p odd modulus ≥ 3, k ≥ 1. Returns float or array.
@@ -180,8 +200,9 @@ def fourier_solution_embedding(p, frequencies) -> np.ndarray:
 def fourier_solution_logits(p, frequencies) -> np.ndarray:
     """Logits of the trigonometric solution: L[a, b, c] = Σ_j cos(2π k_j (a + b − c)/p).
 
-    Uses cos(ω(a+b−c)) = cos(ω(a+b))cos(ωc) + sin(ω(a+b))sin(ωc), i.e. a product of embedding features;
-    argmax_c L[a, b, c] = (a + b) mod p for any non-empty set of distinct key frequencies (p prime).
+    Uses cos(ω(a+b−c)) = cos(ω(a+b))cos(ωc) + sin(ω(a+b))sin(ωc), i.e. a product of embedding
+    features; argmax_c L[a, b, c] = (a + b) mod p for any non-empty set of distinct key frequencies
+    (p prime).
 
     Args: p integer ≥ 3; frequencies, shape (K,). Returns: array (p, p, p).
     """

@@ -4,8 +4,13 @@ Every function is pure NumPy/SciPy, vectorised with broadcasting (scalars in -> 
 in -> array out), float64, and refuses NaN, negative sizes and loads outside its domain with a
 ``ValueError`` naming the argument.
 
+Finite input never gives NaN: counts, capacities and bounds that exceed the float64 range are
+returned as +inf (the honest rounding of a value too large to represent; :func:`log_cover_count`
+gives Cover's count in logs), and sizes whose computation would not be exact are refused.
+
 Notation: ``N`` neurons (pattern dimension), ``P`` stored patterns, load ``α = P/N``, patterns
-ξ^μ ∈ {−1, +1}^N drawn uniformly at random; Hebbian couplings W_ij = (1/N) Σ_μ ξ^μ_i ξ^μ_j, W_ii = 0.
+ξ^μ ∈ {−1, +1}^N drawn uniformly at random; Hebbian couplings W_ij = (1/N) Σ_μ ξ^μ_i ξ^μ_j,
+W_ii = 0.
 """
 
 from __future__ import annotations
@@ -16,7 +21,17 @@ import math
 import numpy as np
 from scipy import optimize, special, stats
 
-from kernelcap.theory._validation import as_array, scalar_or_array
+from kernelcap.theory._hopfield_numerics import (
+    _MAX_FINITE_WINDOW,
+    _cover_count_scalar,
+    _dense_finite_scalar,
+    _dense_ratio,
+    _log_cover_count_scalar,
+    _modern_exponent,
+    _per_pair,
+    _scaled_exp,
+)
+from kernelcap.theory._validation import as_array, as_choice, as_flag, scalar_or_array
 
 __all__ = [
     "bit_error_probability",
@@ -25,6 +40,7 @@ __all__ = [
     "ags_critical_load",
     "mceliece_capacity",
     "cover_count",
+    "log_cover_count",
     "separable_probability",
     "gardner_capacity",
     "pseudo_inverse_capacity",
@@ -36,6 +52,7 @@ __all__ = [
 ]
 
 _METHODS = ("asymptotic", "finite", "exact")
+_MAX_COUNT = 2.0**53  # sizes beyond it are not exact integers in float64
 
 
 def bit_error_probability(n_neurons, n_patterns, *, method: str = "asymptotic"):
@@ -49,9 +66,11 @@ def bit_error_probability(n_neurons, n_patterns, *, method: str = "asymptotic"):
     * ``method="asymptotic"`` (Hertz, Krogh & Palmer eq. 2.13): ``P_err = ½ erfc(√(N / 2P))``,
       the N, P → ∞ limit at fixed α = P/N.
     * ``method="finite"``: the same Gaussian approximation with the exact signal and crosstalk
-      counts, ``P_err = ½ erfc(√((N−1) / (2(P−1))))``; differs from the asymptotic form by O(1/N + 1/P).
+      counts, ``P_err = ½ erfc(√((N−1) / (2(P−1))))``; differs from the asymptotic form by
+      O(1/N + 1/P).
     * ``method="exact"``: the binomial tail ``P(S < −(N−1)) + ½ P(S = −(N−1))`` with
-      ``S = 2B − M``, ``B ~ Binomial(M, ½)`` — exact for random patterns at any N, P.
+      ``S = 2B − M``, ``B ~ Binomial(M, ½)`` — exact for random patterns at any N, P with
+      M ≤ 2^53 (larger M are refused: they are not exact integers in float64).
 
     Args:
         n_neurons: N ≥ 2, any shape (integer for ``"exact"``).
@@ -65,8 +84,7 @@ def bit_error_probability(n_neurons, n_patterns, *, method: str = "asymptotic"):
         Hopfield (1982); Amit, Gutfreund & Sompolinsky, Phys. Rev. A 32, 1007 (1985);
         Hertz, Krogh & Palmer, *Introduction to the Theory of Neural Computation* (1991), §2.2.
     """
-    if method not in _METHODS:
-        raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
+    method = as_choice(method, "method", _METHODS)
     exact = method == "exact"
     n = as_array(n_neurons, "n_neurons", ge=2, integer=exact)
     p = as_array(n_patterns, "n_patterns", ge=1, integer=exact)
@@ -78,6 +96,11 @@ def bit_error_probability(n_neurons, n_patterns, *, method: str = "asymptotic"):
             out = 0.5 * special.erfc(np.sqrt((n - 1.0) / (2.0 * (p - 1.0))))
     else:
         m = (n - 1.0) * (p - 1.0)
+        if np.any(m > _MAX_COUNT):  # beyond 2^53 the binomial's arguments are not exact integers
+            raise ValueError(
+                "n_neurons, n_patterns: method='exact' needs (N−1)(P−1) ≤ 2^53 crosstalk terms, "
+                f"got up to {float(np.max(m)):.3g}; use method='finite'"
+            )
         # S < -(N-1)  <=>  B < (M - N + 1)/2 ; tie at B = (M - N + 1)/2 when that is an integer.
         b_tie = (m - n + 1.0) / 2.0
         below = np.where(b_tie == np.floor(b_tie), b_tie - 1.0, np.floor(b_tie))
@@ -99,7 +122,7 @@ def all_stable_probability(n_neurons, n_patterns):
 
     Args:
         n_neurons: N ≥ 2 (integer), any shape.
-        n_patterns: P ≥ 1 (integer), broadcast against ``n_neurons``.
+        n_patterns: P ≥ 1 (integer), broadcast against ``n_neurons``; (N−1)(P−1) ≤ 2^53.
 
     References:
         McEliece, Posner, Rodemich & Venkatesh, IEEE Trans. Inf. Theory 33, 461 (1987).
@@ -172,7 +195,7 @@ def ags_overlap(alpha):
         else:
             target = math.sqrt(2 * value)
             hi = 2.0 / target + 10.0  # g(y) < 1/y, so the root lies below 1/target
-            y = optimize.brentq(lambda t: _ags_gap(t) - target, y_star, hi, xtol=1e-14)
+            y = optimize.brentq(lambda t, c=target: _ags_gap(t) - c, y_star, hi, xtol=1e-14)
             m = float(special.erf(y))
         out[flat == value] = m
     return scalar_or_array(out.reshape(a.shape), alpha)
@@ -194,8 +217,14 @@ def mceliece_capacity(n_neurons, all_patterns: bool = True):
         McEliece, Posner, Rodemich & Venkatesh, IEEE Trans. Inf. Theory 33, 461 (1987).
     """
     n = as_array(n_neurons, "n_neurons", gt=1)
-    factor = 4.0 if all_patterns else 2.0
+    factor = 4.0 if as_flag(all_patterns, "all_patterns") else 2.0
     return scalar_or_array(n / (factor * np.log(n)), n_neurons)
+
+
+def _count_args(n_patterns, n_inputs):
+    p = as_array(n_patterns, "n_patterns", ge=1, le=_MAX_COUNT, integer=True)
+    n = as_array(n_inputs, "n_inputs", ge=1, le=_MAX_COUNT, integer=True)
+    return np.broadcast_arrays(p, n)
 
 
 def cover_count(n_patterns, n_inputs):
@@ -204,22 +233,43 @@ def cover_count(n_patterns, n_inputs):
 
     ``C(P, N) = 2 Σ_{k=0}^{N−1} binom(P−1, k)``   (= 2^P when P ≤ N).
 
+    Summed in exact integer arithmetic over the min(N, P) non-zero terms and rounded once, so the
+    result is the float64 nearest to C(P, N). The count exceeds the float64 range (≈ 1.8e308)
+    already for P ≥ 1024 at P ≤ N and for C(2000, 1000) = 2^1999; it is then returned as
+    ``inf`` — the honest rounding of a finite count too large to represent. Use
+    :func:`log_cover_count` for ln C, or :func:`separable_probability` for C/2^P.
+
     Args:
-        n_patterns: P ≥ 1 (integer), any shape.
-        n_inputs: N ≥ 1 (integer), broadcast against ``n_patterns``.
+        n_patterns: P ≥ 1 (integer ≤ 2^53), any shape.
+        n_inputs: N ≥ 1 (integer ≤ 2^53), broadcast against ``n_patterns``.
 
     Returns:
-        C(P, N) as float64 (exact while below 2^53).
+        C(P, N) as float64 (+inf beyond the float64 range).
 
     References:
         Cover, IEEE Trans. Electron. Comput. EC-14, 326 (1965), Theorem 1.
     """
-    p = as_array(n_patterns, "n_patterns", ge=1, integer=True)
-    n = as_array(n_inputs, "n_inputs", ge=1, integer=True)
-    p, n = np.broadcast_arrays(p, n)
-    k = np.arange(int(np.max(n)) if n.size else 0)
-    terms = special.comb(p[..., None] - 1, k, exact=False) * (k < n[..., None])
-    return scalar_or_array(2.0 * terms.sum(axis=-1), n_patterns, n_inputs)
+    p, n = _count_args(n_patterns, n_inputs)
+    return scalar_or_array(_per_pair(_cover_count_scalar, p, n), n_patterns, n_inputs)
+
+
+def log_cover_count(n_patterns, n_inputs):
+    r"""Natural logarithm of Cover's count, ln C(P, N), finite for every P, N ≤ 2^53.
+
+    For N ≤ 1023 the logarithm of the exact integer count; beyond,
+    ``ln C(P, N) = P ln 2 + ln P(Binomial(P−1, ½) ≤ N−1)``: the binomial CDF where it is above
+    1e-250, and in the deep lower tail (P ≫ 2N) the sum Σ_{k<N} binom(P−1, k) taken from its
+    largest term k = N−1 downwards (the terms fall geometrically), ln binom from a Stirling
+    difference that keeps its precision for P ~ 1e15.
+    Relative accuracy ~1e-13 of ln C.
+
+    Args: as :func:`cover_count`. Returns: ln C(P, N), float64.
+
+    References:
+        Cover, IEEE Trans. Electron. Comput. EC-14, 326 (1965), Theorem 1.
+    """
+    p, n = _count_args(n_patterns, n_inputs)
+    return scalar_or_array(_per_pair(_log_cover_count_scalar, p, n), n_patterns, n_inputs)
 
 
 def separable_probability(n_patterns, n_inputs):
@@ -229,14 +279,13 @@ def separable_probability(n_patterns, n_inputs):
     Equals 1 for P ≤ N, exactly ½ at P = 2N, and → step function at α = P/N = 2 as N → ∞.
 
     Args:
-        n_patterns: P ≥ 1 (integer), any shape.
-        n_inputs: N ≥ 1 (integer), broadcast against ``n_patterns``.
+        n_patterns: P ≥ 1 (integer ≤ 2^53), any shape.
+        n_inputs: N ≥ 1 (integer ≤ 2^53), broadcast against ``n_patterns``.
 
     References:
         Cover (1965); Gardner, J. Phys. A 21, 257 (1988) for the α_c = 2 limit.
     """
-    p = as_array(n_patterns, "n_patterns", ge=1, integer=True)
-    n = as_array(n_inputs, "n_inputs", ge=1, integer=True)
+    p, n = _count_args(n_patterns, n_inputs)
     return scalar_or_array(stats.binom.cdf(n - 1, p - 1, 0.5), n_patterns, n_inputs)
 
 
@@ -297,40 +346,45 @@ def dense_bit_error_probability(n_neurons, n_patterns, degree, *, method: str = 
 
     At fixed P_err the capacity grows like N^{n−1}; n = 2 recovers the Hebbian
     :func:`bit_error_probability`. Regime: N → ∞ at fixed K / N^{n−1}; the leading finite-size
-    correction is a relative O(n²/N) shift of the signal-to-noise ratio.
+    correction is a relative O(n²/N) shift of the signal-to-noise ratio. N^{n−1}/(2n−3)!! is
+    taken from logarithms where either factor overflows float64.
 
     ``method="finite"`` keeps the exact signal ``F(N) − F(N−2)`` and the exact crosstalk variance
     ``(K−1) E[(F(x+1) − F(x−1))²]`` with ``x`` a sum of N−1 random ±1 (binomial moments), and
     only the Gaussian approximation of the sum over patterns:
-    ``P_err = Φ(−(F(N) − F(N−2)) / √((K−1) E[g(x)²]))``.
+    ``P_err = Φ(−(F(N) − F(N−2)) / √((K−1) E[g(x)²]))``. Every power is divided by N^n and the
+    moment summed in logs (x^n overflowed float64 for N^n > 1e308), over the values of x within
+    40 standard deviations of where the summand peaks (the rest is < 1e-300 of it).
 
     Args:
-        n_neurons: N ≥ 2, any shape.
+        n_neurons: N ≥ 2, any shape (for ``"finite"`` an integer with (40 + 2√(2n))·√(N−1)
+            ≤ 1e7, the number of crosstalk values summed: N up to ~5e10 at n = 2).
         n_patterns: K ≥ 1, broadcast.
         degree: n ≥ 2 (integer), broadcast.
-        method: ``"asymptotic"`` or ``"finite"`` (then N must be an integer).
+        method: ``"asymptotic"`` or ``"finite"``.
 
     References:
         Krotov & Hopfield, NeurIPS 2016 ("Dense associative memory for pattern recognition"), §2.
     """
-    if method not in ("asymptotic", "finite"):
-        raise ValueError(f"method must be 'asymptotic' or 'finite', got {method!r}")
+    method = as_choice(method, "method", ("asymptotic", "finite"))
     n = as_array(n_neurons, "n_neurons", ge=2, integer=method == "finite")
     k = as_array(n_patterns, "n_patterns", ge=1)
     d = as_array(degree, "degree", ge=2, integer=True)
     n, k, d = np.broadcast_arrays(n, k, d)
     if method == "asymptotic":
-        dfact = special.factorial2((2 * d - 3).astype(np.int64), exact=False)
-        out = 0.5 * special.erfc(np.sqrt(n ** (d - 1) / (2.0 * dfact * k)))
+        with np.errstate(over="ignore"):
+            x2 = _dense_ratio(n, d, 2.0 * k, np.log(2.0) + np.log(k))  # 2K = inf at K ~ 1e308
+        out = 0.5 * special.erfc(np.sqrt(x2))
     else:
+        width = (40.0 + 2.0 * np.sqrt(2.0 * d)) * np.sqrt(n - 1.0)  # 2·(40 + 2√(2n))σ
+        if np.any(np.minimum(width, n) > _MAX_FINITE_WINDOW):
+            raise ValueError(
+                "n_neurons is too large for method='finite' (its crosstalk window would hold "
+                f"more than {_MAX_FINITE_WINDOW:g} values); use method='asymptotic'"
+            )
         out = np.empty(n.shape)
         for idx in np.ndindex(n.shape):
-            nn, kk, dd = int(n[idx]), float(k[idx]), int(d[idx])
-            x = 2.0 * np.arange(nn) - (nn - 1)  # values of a sum of N-1 random ±1
-            pmf = stats.binom.pmf(np.arange(nn), nn - 1, 0.5)
-            g2 = float(np.sum(pmf * ((x + 1.0) ** dd - (x - 1.0) ** dd) ** 2))
-            signal = float(nn) ** dd - float(nn - 2) ** dd
-            out[idx] = 0.0 if kk == 1 else stats.norm.sf(signal / math.sqrt((kk - 1) * g2))
+            out[idx] = _dense_finite_scalar(int(n[idx]), float(k[idx]), int(d[idx]))
     return scalar_or_array(out, n_neurons, n_patterns, degree)
 
 
@@ -339,7 +393,10 @@ def dense_capacity(n_neurons, degree):
 
     ``K_max = N^{n−1} / (2 (2n−3)!! ln N)``.
 
-    n = 2 gives McEliece's N/(2 ln N). Regime: N → ∞ at fixed n.
+    n = 2 gives McEliece's N/(2 ln N). Regime: N → ∞ at fixed n. N^{n−1}/(2n−3)!! is taken from
+    logarithms where either factor overflows float64 (N = 100, n = 400 gave inf/inf = NaN; its
+    value is ~1e-188). The result is +inf only where K_max itself exceeds the float64 range.
+    Increasing in N for N ≥ e^{1/(n−1)} (it diverges as N → 1⁺, where ln N → 0).
 
     Args:
         n_neurons: N > 1, any shape.
@@ -350,8 +407,9 @@ def dense_capacity(n_neurons, degree):
     """
     n = as_array(n_neurons, "n_neurons", gt=1)
     d = as_array(degree, "degree", ge=2, integer=True)
-    dfact = special.factorial2((2 * d - 3).astype(np.int64), exact=False)
-    return scalar_or_array(n ** (d - 1) / (2.0 * dfact * np.log(n)), n_neurons, degree)
+    n, d = np.broadcast_arrays(n, d)
+    out = _dense_ratio(n, d, 2.0 * np.log(n), np.log(2.0 * np.log(n)))
+    return scalar_or_array(out, n_neurons, degree)
 
 
 def modern_retrieval_error_bound(n_patterns, beta, separation, radius, distance=0.0):
@@ -366,6 +424,9 @@ def modern_retrieval_error_bound(n_patterns, beta, separation, radius, distance=
     (Proof: ``ξ_new − x_i = Σ_j p_j (x_j − x_i)`` so its norm is ≤ 2M(1 − p_i), and
     ``1 − p_i ≤ Σ_{j≠i} e^{β(x_j − x_i)ᵀξ} ≤ (P−1) e^{−β(Δ_i − 2dM)}``.) The error is exponentially
     small in βΔ_i, so P can be exponential in the dimension while one step still retrieves.
+    Evaluated in logarithms where the product over- or underflows spuriously; the result is
+    +inf only where the bound itself exceeds the float64 range (a vacuous bound: the error never
+    exceeds 2M), and exactly 0 for P = 1.
 
     Args:
         n_patterns: P ≥ 1; beta: β > 0; separation: Δ_i (any real); radius: M > 0;
@@ -379,8 +440,11 @@ def modern_retrieval_error_bound(n_patterns, beta, separation, radius, distance=
     delta = as_array(separation, "separation")
     m = as_array(radius, "radius", gt=0)
     d = as_array(distance, "distance", ge=0)
-    with np.errstate(over="ignore"):
-        out = 2.0 * m * (p - 1.0) * np.exp(-b * (delta - 2.0 * d * m))
+    exponent = _modern_exponent(b, delta, d, m)
+    with np.errstate(over="ignore", divide="ignore"):
+        prefactor = 2.0 * m * (p - 1.0)
+        log_prefactor = np.log(2.0) + np.log(m) + np.log(p - 1.0)
+    out = _scaled_exp(prefactor, log_prefactor, exponent)
     return scalar_or_array(out, n_patterns, beta, separation, radius, distance)
 
 
@@ -392,7 +456,8 @@ def modern_hopfield_capacity(beta, separation, radius, tolerance, distance=0.0):
 
     Exponential in β Δ: for ±1 patterns in dimension N (M = √N) with separation Δ ∝ N the capacity
     is exponential in N — the content of Ramsauer et al.'s Theorem 3 (random patterns on the
-    sphere, stated there with a failure probability).
+    sphere, stated there with a failure probability). Evaluated in logarithms where the product
+    over- or underflows spuriously; +inf only where P_max itself exceeds the float64 range.
 
     Args:
         beta: β > 0; separation: Δ (any real); radius: M > 0; tolerance: ε > 0; distance: d ≥ 0.
@@ -405,6 +470,9 @@ def modern_hopfield_capacity(beta, separation, radius, tolerance, distance=0.0):
     m = as_array(radius, "radius", gt=0)
     tol = as_array(tolerance, "tolerance", gt=0)
     d = as_array(distance, "distance", ge=0)
-    with np.errstate(over="ignore"):
-        out = 1.0 + tol / (2.0 * m) * np.exp(b * (delta - 2.0 * d * m))
+    exponent = -_modern_exponent(b, delta, d, m)
+    with np.errstate(over="ignore", under="ignore"):
+        prefactor = tol / (2.0 * m)
+        log_prefactor = np.log(tol) - np.log(2.0) - np.log(m)
+    out = 1.0 + _scaled_exp(prefactor, log_prefactor, exponent)
     return scalar_or_array(out, beta, separation, radius, tolerance, distance)

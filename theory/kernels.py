@@ -12,13 +12,18 @@ kernel Θ obey (Jacot et al. 2018; Lee et al. 2019)
     Σ^{l+1} = σ_w² E[φ(u)φ(v)] + σ_b²,   Θ^{l+1} = σ_w² E[φ'(u)φ'(v)] Θ^l + Σ^{l+1},
 
 where (u, v) ~ N(0, [[Σ^l(x,x), Σ^l(x,x')], [Σ^l(x,x'), Σ^l(x',x')]]). Imports NumPy only.
+
+The recursion is evaluated in ``kernelcap.theory._mlp_kernels`` to full precision for any finite
+input (|x| from 1e-300 to 1e300, near-duplicate and antiparallel pairs); a kernel that itself
+exceeds the float64 range raises ``OverflowError``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from kernelcap.theory._validation import as_array, as_int
+from kernelcap.theory._mlp_kernels import mlp_kernels
+from kernelcap.theory._validation import as_array, as_choice, as_int
 
 __all__ = [
     "nngp_kernel",
@@ -32,53 +37,30 @@ __all__ = [
 ACTIVATIONS = ("relu", "erf", "identity")
 
 
-def _gauss_expectations(q1, q2, q12, activation):
-    """E[φ(u)φ(v)] and E[φ'(u)φ'(v)] for (u, v) centred Gaussian with variances q1, q2, cov q12."""
-    if activation == "identity":
-        return q12, np.ones_like(q12)
-    if activation == "relu":
-        # arc-cosine kernels of degree 1 and 0 (Cho & Saul 2009)
-        norm = np.sqrt(q1 * q2)
-        cos = np.clip(np.divide(q12, norm, out=np.zeros_like(q12), where=norm > 0), -1.0, 1.0)
-        theta = np.arccos(cos)
-        e_phi = norm / (2 * np.pi) * (np.sin(theta) + (np.pi - theta) * cos)
-        e_dphi = (np.pi - theta) / (2 * np.pi)
-        return e_phi, e_dphi
-    # erf (Williams 1997)
-    a = (1 + 2 * q1) * (1 + 2 * q2)
-    e_phi = (2 / np.pi) * np.arcsin(np.clip(2 * q12 / np.sqrt(a), -1.0, 1.0))
-    e_dphi = (4 / np.pi) / np.sqrt(a - 4 * q12**2)
-    return e_phi, e_dphi
+_MAX_DEPTH = 10_000
 
 
 def _kernels(x1, x2, depth, activation, w_std, b_std):
-    if not isinstance(activation, str) or activation not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
-    depth = as_int(depth, "depth", ge=0)
+    activation = as_choice(activation, "activation", ACTIVATIONS)
+    depth = as_int(depth, "depth", ge=0, le=_MAX_DEPTH)
     w_std = float(as_array(w_std, "w_std", gt=0))
     b_std = float(as_array(b_std, "b_std", ge=0))
+    same = x2 is None
     x1 = as_array(x1, "x1")
-    x2 = x1 if x2 is None else as_array(x2, "x2")
+    x2 = x1 if same else as_array(x2, "x2")
     if x1.ndim != 2 or x2.ndim != 2:
         raise ValueError(f"x1 and x2 must be 2-d (N, D), got shapes {x1.shape} and {x2.shape}")
     if x1.shape[1] != x2.shape[1]:
         raise ValueError(
             f"x1 and x2 must have the same feature dimension, got {x1.shape[1]} and {x2.shape[1]}"
         )
-    d = x1.shape[1]
-    w2, b2 = w_std**2, b_std**2
-    q1 = w2 * np.einsum("nd,nd->n", x1, x1) / d + b2
-    q2 = w2 * np.einsum("nd,nd->n", x2, x2) / d + b2
-    sigma = w2 * (x1 @ x2.T) / d + b2
-    theta = sigma.copy()
-    for _ in range(depth):
-        e_phi, e_dphi = _gauss_expectations(q1[:, None], q2[None, :], sigma, activation)
-        d1, _ = _gauss_expectations(q1, q1, q1, activation)
-        d2, _ = _gauss_expectations(q2, q2, q2, activation)
-        new_sigma = w2 * e_phi + b2
-        theta = w2 * e_dphi * theta + new_sigma
-        sigma, q1, q2 = new_sigma, w2 * d1 + b2, w2 * d2 + b2
-    return sigma, theta
+    if x1.shape[1] == 0:
+        raise ValueError("x1 and x2 must have at least one feature (D ≥ 1)")
+    with np.errstate(over="ignore", under="ignore"):
+        w2, b2 = w_std**2, b_std**2
+    if not (np.isfinite(w2) and np.isfinite(b2)):
+        raise OverflowError("w_std² or b_std² exceeds the float64 range")
+    return mlp_kernels(x1, x2, same, depth, activation, w2, b2)
 
 
 def nngp_kernel(
@@ -91,16 +73,22 @@ def nngp_kernel(
     √(q q')/(2π)·(sin θ + (π−θ) cos θ), θ = arccos(q₁₂/√(q q')) (Cho & Saul 2009); ``erf`` by
     (2/π) arcsin(2q₁₂/√((1+2q)(1+2q'))) (Williams 1997); ``identity`` by q₁₂.
 
-    Valid as every hidden width → ∞ at fixed depth (Neal 1996; Lee et al. 2018; Matthews et al. 2018).
+    Valid as every hidden width → ∞ at fixed depth (Neal 1996; Lee et al. 2018; Matthews et al.
+    2018). Evaluated without overflow of x·x' (rows beyond 2^100 are rescaled by powers of two,
+    exactly) and with angles and the erf determinant taken from the Gram determinant, accurate for
+    near-parallel inputs (see ``kernelcap.theory._mlp_kernels``).
 
     Args:
-        x1: (N1, D) inputs. x2: (N2, D) inputs, or None for x1.
-        depth: number of hidden layers L ≥ 0 (0: a linear model).
+        x1: (N1, D) finite inputs, D ≥ 1. x2: (N2, D) inputs, or None for x1.
+        depth: number of hidden layers 0 ≤ L ≤ 10000 (0: a linear model).
         activation: ``"relu"``, ``"erf"`` or ``"identity"``.
         w_std, b_std: σ_w > 0 and σ_b ≥ 0 as in neural-tangents' ``stax.Dense``.
 
     Returns:
         (N1, N2) float64 array.
+
+    Raises:
+        OverflowError: when the kernel itself exceeds the float64 range (e.g. |x|² ≳ 1e308).
 
     References: Lee et al., "Deep neural networks as Gaussian processes", ICLR 2018.
     """
@@ -162,9 +150,9 @@ def linearized_prediction(ntk_train, ntk_test_train, y_train, f0_train, f0_test,
         r_t = (I − ηΘ/n)^t r_0,   r = f(X) − Y,
         f_t(x) = f_0(x) − (η/n) Θ(x, X) Σ_{s<t} (I − ηΘ/n)^s r_0,
 
-    evaluated through the eigendecomposition Θ = V Λ Vᵀ (Σ_{s<t} (1−ηλ/n)^s = (1 − (1−ηλ/n)^t)·n/(ηλ),
-    = t at λ = 0). Exact for discrete steps; describes the real network when it stays lazy
-    (wide, small η).
+    evaluated through the eigendecomposition Θ = V Λ Vᵀ
+    (Σ_{s<t} (1−ηλ/n)^s = (1 − (1−ηλ/n)^t)·n/(ηλ), = t at λ = 0). Exact for discrete steps;
+    describes the real network when it stays lazy (wide, small η).
 
     Args:
         ntk_train: (n, n) Θ(X, X). ntk_test_train: (m, n) Θ(x, X).
@@ -194,15 +182,25 @@ def linearized_prediction(ntk_train, ntk_test_train, y_train, f0_train, f0_test,
     t = np.atleast_1d(t)
     lam, v = np.linalg.eigh((k + k.T) / 2)
     lam = np.clip(lam, 0.0, None)
-    a = 1.0 - lr * lam / n
     r0 = v.T @ (f0 - y).reshape(n, -1)  # (n, O) in eigenbasis
-    powers = a[None, :] ** t[:, None]  # (T, n)
-    safe = np.where(lam > 0, lam, 1.0)
-    geo = np.where(lam > 0, (1.0 - powers) * n / (lr * safe), t[:, None] * 1.0)  # Σ_{s<t} a^s
-    f_train = (y.reshape(n, -1))[None] + np.einsum("ij,tj,jo->tio", v, powers, r0)
-    f_test = f0t.reshape(kt.shape[0], -1)[None] - (lr / n) * np.einsum(
-        "mn,nj,tj,jo->tmo", kt, v, geo, r0
-    )
+    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+        x = lr * lam / n  # 1 − a, a = 1 − ηλ/n
+        tt = t[:, None]
+        # a^t = exp(t log1p(−x)) and Σ_{s<t} a^s = −expm1(t log1p(−x))/x while a > 0: a = 1 − x
+        # itself drops x below 1e-16 (tiny η or λ: the sum came out 0 instead of ≈ t).
+        log_a = np.log1p(-np.where(x < 1, x, 0.0))
+        powers = np.where(x < 1, np.exp(tt * log_a), (1.0 - x) ** tt)  # (T, n)
+        geo = np.where(x < 1, -np.expm1(tt * log_a) / np.where(x > 0, x, 1.0), (1.0 - powers) / x)
+        geo = np.where(x > 0, geo, tt * 1.0)
+        f_train = (y.reshape(n, -1))[None] + np.einsum("ij,tj,jo->tio", v, powers, r0)
+        f_test = f0t.reshape(kt.shape[0], -1)[None] - (lr / n) * np.einsum(
+            "mn,nj,tj,jo->tmo", kt, v, geo, r0
+        )
+    if not (np.all(np.isfinite(f_train)) and np.all(np.isfinite(f_test))):
+        raise OverflowError(
+            "linearized_prediction: the outputs exceed the float64 range (gradient descent "
+            f"diverges when lr·λ_max/n > 2; here lr·λ_max/n = {float(x.max(initial=0.0)):.3g})"
+        )
     f_train = f_train.reshape((len(t),) + y.shape)
     f_test = f_test.reshape((len(t),) + f0t.shape)
     if scalar_steps:
@@ -243,6 +241,10 @@ def centered_alignment(k1, k2):
     b = _as_kernel(k2, "k2", shape=a.shape)
     if a.shape[0] != a.shape[1]:
         raise ValueError(f"k1 must be square, got {a.shape}")
+    # A is scale-free: bring each kernel to max |K| ∈ [1/2, 1) by a power of two (exact) first,
+    # or sums of squares over- or underflow (1e300·K gave NaN, 1e-300·K "a zero kernel").
+    a = np.ldexp(a, -np.frexp(np.max(np.abs(a), initial=0.0))[1])
+    b = np.ldexp(b, -np.frexp(np.max(np.abs(b), initial=0.0))[1])
     a = a - a.mean(0, keepdims=True) - a.mean(1, keepdims=True) + a.mean()
     b = b - b.mean(0, keepdims=True) - b.mean(1, keepdims=True) + b.mean()
     den = np.linalg.norm(a) * np.linalg.norm(b)

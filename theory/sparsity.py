@@ -18,7 +18,7 @@ import numpy as np
 from scipy.special import erfc
 from scipy.stats import norm
 
-from kernelcap.theory._validation import as_array, as_int, scalar_or_array
+from kernelcap.theory._validation import as_array, as_int, finite_result, scalar_or_array
 
 __all__ = [
     "soft_threshold",
@@ -81,7 +81,8 @@ def lasso_orthonormal(z, lam):
         z: least-squares coefficients ``Xᵀy``, shape ``(..., d)``.
         lam: ``λ ≥ 0``.
     """
-    return soft_threshold(z, lam)
+    za = as_array(z, "z")
+    return soft_threshold(za if np.ndim(z) else float(za), lam)
 
 
 def lasso_zero_probability(beta, lam, sigma):
@@ -120,8 +121,9 @@ def lasso_zero_fraction(lam, sigma, sparsity, signal_std=1.0):
     s = as_array(sigma, "sigma", gt=0)
     eps = as_array(sparsity, "sparsity", ge=0, le=1)
     ss = as_array(signal_std, "signal_std", ge=0)
-    p_spike = 2.0 * norm.cdf(la / s) - 1.0
-    p_slab = 2.0 * norm.cdf(la / np.sqrt(ss**2 + s**2)) - 1.0
+    with np.errstate(over="ignore"):  # λ/σ = inf is Φ = 1
+        p_spike = 2.0 * norm.cdf(la / s) - 1.0
+        p_slab = 2.0 * norm.cdf(la / np.hypot(ss, s)) - 1.0  # √(s² + σ²) underflowed: 0/0
     out = (1.0 - eps) * p_spike + eps * p_slab
     return scalar_or_array(out, lam, sigma, sparsity, signal_std)
 
@@ -238,7 +240,9 @@ def min_norm_recovery_error(n_measurements, n_features):
 
 
 def factored_l2_penalty(w, lam, depth=2):
-    """Smallest weight decay over factorisations: ``min_{u₁⊙…⊙u_L = w} (λ/2)Σ_l u_l² = (λL/2)|w|^{2/L}``.
+    """Smallest weight decay over factorisations of w into L factors.
+
+    ``min_{u₁⊙…⊙u_L = w} (λ/2)Σ_l u_l² = (λL/2)|w|^{2/L}``.
 
     Elementwise (sum over coordinates for a vector). By AM–GM, ``Σ_l u_l² ≥ L(Π_l u_l²)^{1/L}``
     with equality at balanced factors ``|u_l| = |w|^{1/L}``. Depth 2 gives ``λ|w|``: weight decay
@@ -247,11 +251,19 @@ def factored_l2_penalty(w, lam, depth=2):
 
     Args:
         w: product weights, any shape; lam: ``λ ≥ 0``; depth: number of factors ``L ≥ 1``.
+
+    Raises:
+        OverflowError: where the penalty itself exceeds the float64 range.
     """
     wa = as_array(w, "w")
     la = as_array(lam, "lam", ge=0)
     L = as_int(depth, "depth", ge=1)
-    out = 0.5 * la * L * np.abs(wa) ** (2.0 / L)
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        direct = 0.5 * la * L * np.abs(wa) ** (2.0 / L)
+        # from logs where a factor overflows but the product does not (λ ~ 1e308, |w|² ~ 1e310)
+        via_log = np.exp(np.log(0.5 * L) + np.log(la) + (2.0 / L) * np.log(np.abs(wa)))
+        out = np.where(np.isfinite(direct), direct, via_log)
+    out = finite_result(out, "factored_l2_penalty")
     return scalar_or_array(out, w, lam)
 
 
@@ -282,6 +294,10 @@ def hoyer_sparsity(x):
     xa = as_array(x, "x")
     if xa.ndim == 0 or xa.shape[-1] < 2:
         raise ValueError(f"x must have a last axis of length >= 2, got shape {xa.shape}")
+    # Scale-free: each vector is brought to max |x_i| ∈ [1/2, 1) by a power of two (exact) first;
+    # ‖x‖₂ overflowed for entries ~1e300 (giving 2.37 > 1) and ‖x‖₁ to inf/inf = NaN.
+    peak = np.max(np.abs(xa), axis=-1, keepdims=True)
+    xa = np.ldexp(xa, -np.frexp(peak)[1])
     l2 = np.linalg.norm(xa, axis=-1)
     if np.any(l2 == 0):
         raise ValueError("x must not contain an all-zero vector (Hoyer sparsity is undefined)")

@@ -3,7 +3,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kernelcap.theory._validation import as_array, as_int, scalar_or_array
+from kernelcap.theory._validation import (
+    as_array,
+    as_choice,
+    as_flag,
+    as_int,
+    finite_result,
+    scalar_or_array,
+)
 
 
 @given(st.floats(allow_nan=False, allow_infinity=False))
@@ -37,7 +44,10 @@ def test_bounds_and_integrality(kw, value, needle):
         as_array(value, "alpha", **kw)
 
 
-@pytest.mark.parametrize("bad", ["3", None, b"1", object()])
+@pytest.mark.parametrize(
+    "bad",
+    ["3", None, b"1", object(), True, np.False_, [1.0, True], ["3"], [None], 2j, [[1, 2], [3]]],
+)
 def test_non_numeric_is_a_type_error(bad):
     with pytest.raises(TypeError, match="alpha"):
         as_array(bad, "alpha")
@@ -51,6 +61,30 @@ def test_as_int():
         as_int(2.5, "n")
     with pytest.raises(ValueError, match="n must be >= 1"):
         as_int(0, "n", ge=1)
+    for bad in (float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="n must be a finite integer"):
+            as_int(bad, "n")
+    with pytest.raises(ValueError, match="n must be <= 10"):
+        as_int(10**9, "n", le=10)
+
+
+def test_huge_python_ints_are_a_value_error_not_an_overflow():
+    with pytest.raises(ValueError, match="n_patterns must be finite"):
+        as_array(10**400, "n_patterns")
+    assert as_array([10**30], "n") == 1e30
+
+
+def test_flags_choices_and_finite_results():
+    assert as_flag(np.True_, "centered") is True
+    with pytest.raises(TypeError, match="centered"):
+        as_flag(1, "centered")
+    assert as_choice("exact", "method", ("exact",)) == "exact"
+    with pytest.raises(TypeError, match="method"):
+        as_choice(None, "method", ("exact",))
+    with pytest.raises(ValueError, match="method"):
+        as_choice("nope", "method", ("exact",))
+    with pytest.raises(OverflowError, match="risk"):
+        finite_result(np.array([1.0, np.inf]), "risk")
 
 
 def test_scalar_or_array_keeps_the_input_shape():

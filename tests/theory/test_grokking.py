@@ -1,10 +1,13 @@
+import math
+
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from kernelcap.theory import grokking as th
+from tests.theory._contract import assert_checks_arguments, log_uniform
 
 
 @given(st.floats(0.1, 100), st.floats(1e-4, 1e-2), st.floats(0, 10), st.integers(0, 10_000))
@@ -88,7 +91,7 @@ def test_effective_frequency_count_counts_the_key_frequencies_of_the_trig_soluti
 )
 def test_effective_frequency_count_is_between_one_and_m(e):
     k = th.effective_frequency_count(e)
-    nonzero = e.sum(-1) > 0
+    nonzero = np.any(e > 0, axis=-1)
     assert np.all(np.isnan(k[~nonzero]))
     assert np.all((k[nonzero] >= 1 - 1e-9) & (k[nonzero] <= e.shape[-1] + 1e-9))
 
@@ -97,3 +100,66 @@ def test_effective_frequency_count_flat_and_bad_input():
     assert th.effective_frequency_count(np.ones(12)) == pytest.approx(12)
     with pytest.raises(ValueError):
         th.effective_frequency_count([1.0, -1.0])
+
+
+# --- stability over the whole float range (issue 12, part 6) -------------------------------------
+
+wide = log_uniform(-300, 300)
+
+
+@given(wm=wide, wg=wide, lr=wide, wd=wide)
+@example(wm=1e-300, wg=1e300, lr=1e-3, wd=1.0)  # w_mem/w_gen underflowed: ln 0 = −inf
+@example(wm=1e-300, wg=1e-300, lr=1e-300, wd=1e-300)  # ηλ underflowed: 0/0 = NaN
+def test_grokking_time_is_finite_or_refused_and_antisymmetric(wm, wg, lr, wd):
+    try:
+        t = th.grokking_time(wm, wg, lr, wd)
+    except OverflowError:
+        log_t = math.log(abs(math.log(wm) - math.log(wg))) - math.log(lr) - math.log(wd)
+        assert log_t > math.log(np.finfo(float).max) - 1e-9
+        return
+    assert np.isfinite(t)
+    assert th.grokking_time(wg, wm, lr, wd) == pytest.approx(-t, rel=1e-12)
+    assert (t > 0) == (wm > wg) or t == 0
+
+
+@given(
+    arrays(
+        np.float64,
+        st.tuples(st.integers(1, 3), st.integers(1, 12)),
+        elements=st.one_of(st.just(0.0), st.floats(1e-300, 1.7e308)),
+    ),
+    st.integers(1, 12),
+)
+def test_top_k_fraction_is_in_the_unit_interval_for_any_magnitude(e, k):
+    k = min(k, e.shape[-1])
+    frac = th.top_k_energy_fraction(e, k)
+    nonzero = np.any(e > 0, axis=-1)
+    assert np.all(np.isnan(np.asarray(frac)[~nonzero]))
+    f = np.asarray(frac)[nonzero]
+    assert np.all((f >= k / e.shape[-1] - 1e-12) & (f <= 1 + 1e-12))
+
+
+def test_fourier_energy_overflow_is_refused():
+    assert np.all(np.isfinite(th.fourier_energy(np.full((5, 2), 1e150) * np.arange(5)[:, None])))
+    with pytest.raises(OverflowError, match="fourier_energy"):
+        th.fourier_energy(np.full((5, 2), 1e300) * np.arange(5)[:, None])
+
+
+@pytest.mark.parametrize(
+    "fn, kwargs",
+    [
+        (th.weight_norm_decay, dict(w0=1.0, lr=1e-3, weight_decay=1.0, t=10)),
+        (
+            th.grokking_time,
+            dict(norm_memorizing=3.0, norm_generalizing=1.0, lr=1e-3, weight_decay=1.0),
+        ),
+        (th.fourier_energy, dict(embedding=np.ones((5, 2)))),
+        (th.top_k_energy_fraction, dict(energy=[1.0, 2.0, 3.0], k=2)),
+        (th.effective_frequency_count, dict(energy=[1.0, 2.0, 3.0])),
+        (th.uniform_top_k_fraction, dict(p=31, k=3)),
+        (th.fourier_solution_embedding, dict(p=31, frequencies=[1, 3])),
+        (th.fourier_solution_logits, dict(p=7, frequencies=[1, 3])),
+    ],
+)
+def test_every_numeric_argument_refuses_bools_text_none_nan_and_inf(fn, kwargs):
+    assert_checks_arguments(fn, kwargs, list(kwargs))

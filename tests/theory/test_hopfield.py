@@ -5,10 +5,11 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from kernelcap.theory import hopfield as h
+from tests.theory._contract import assert_checks_arguments, assert_checks_choice, assert_checks_flag
 
 sizes = st.integers(min_value=2, max_value=400)
 small = st.integers(min_value=1, max_value=9)
@@ -96,7 +97,7 @@ def test_ags_overlap_solves_the_replica_equations():
     assert h.ags_overlap([0.0, 0.2]).tolist() == [1.0, 0.0]
 
 
-# --- McEliece, Storkey, pseudo-inverse, dense ------------------------------------------------------
+# --- McEliece, Storkey, pseudo-inverse, dense ----------------------------------------------------
 
 
 @given(n=st.floats(2.0, 1e7))
@@ -135,7 +136,7 @@ def test_dense_error_reduces_to_hebbian():
     assert f == pytest.approx(a, rel=0.05)
 
 
-# --- Cover, Gardner --------------------------------------------------------------------------------
+# --- Cover, Gardner ------------------------------------------------------------------------------
 
 
 def _brute_force_cover(p, n):
@@ -180,7 +181,7 @@ def test_gardner_decreasing(a, b):
     assert h.gardner_capacity(hi) <= h.gardner_capacity(lo) + 1e-15
 
 
-# --- modern -----------------------------------------------------------------------------------------
+# --- modern --------------------------------------------------------------------------------------
 
 
 @given(
@@ -202,7 +203,7 @@ def test_modern_capacity_is_exponential_in_separation():
     assert (c2 - 1) / (c1 - 1) == pytest.approx(math.exp(10.0))
 
 
-# --- input validation --------------------------------------------------------------------------------
+# --- input validation ----------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -235,3 +236,179 @@ def test_non_numeric_and_bad_method_rejected():
         h.bit_error_probability("100", 10)
     with pytest.raises(ValueError, match="method"):
         h.bit_error_probability(100, 10, method="nope")
+
+
+# --- stability over the whole float range (issue 12, part 6) -------------------------------------
+
+LOG_MAX = math.log(np.finfo(float).max)
+
+
+def _exact_log_dense(n: int, degree: int) -> float:
+    """ln(N^{n−1} / (2 (2n−3)!! ln N)) from exact integers."""
+    dfact = math.prod(range(1, 2 * degree - 2, 2))
+    return math.log(n ** (degree - 1)) - math.log(dfact) - math.log(2 * math.log(n))
+
+
+@given(n=st.integers(2, 10**12), deg=st.integers(2, 600))
+@example(n=100, deg=400)  # N^{n−1} and (2n−3)!! both overflowed: inf/inf = NaN
+@settings(max_examples=150)
+def test_dense_capacity_is_finite_unless_it_truly_overflows(n, deg):
+    cap = h.dense_capacity(n, deg)
+    log_ref = _exact_log_dense(n, deg)
+    if log_ref < LOG_MAX - 1e-9:
+        assert np.isfinite(cap) and cap >= 0
+        if log_ref > -700:  # not in the subnormal range
+            assert cap == pytest.approx(math.exp(log_ref), rel=1e-12 * max(1.0, abs(log_ref)))
+    else:
+        assert cap == np.inf
+
+
+@given(n=st.integers(3, 10**9), deg=st.integers(2, 40))
+def test_capacities_increase_with_n(n, deg):
+    assert h.dense_capacity(n + 1, deg) >= h.dense_capacity(n, deg)
+    assert h.mceliece_capacity(n + 1) >= h.mceliece_capacity(n)
+    assert h.storkey_capacity(n + 1) >= h.storkey_capacity(n)
+
+
+@given(
+    n=st.floats(2.0, 1e300),
+    k=st.floats(1.0, 1.7e308),
+    deg=st.integers(2, 10**6),
+)
+@example(n=1e8, k=1.7e308, deg=400)  # snr² = inf and 2K = inf: inf/inf = NaN
+def test_dense_bit_error_is_a_probability_over_the_float_range(n, k, deg):
+    p = h.dense_bit_error_probability(n, k, deg)
+    assert 0.0 <= p <= 0.5
+    assert h.dense_bit_error_probability(n, min(2 * k, 1.7e308), deg) >= p  # more load
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(2, 20_000), k=st.floats(1.0, 1e300), deg=st.integers(2, 300))
+@example(n=1001, k=1e40, deg=31)  # x = 0 is a crosstalk value when N is odd
+@example(n=1000, k=10.0, deg=200)  # x^n overflowed float64
+def test_dense_finite_method_is_a_probability(n, k, deg):
+    p = h.dense_bit_error_probability(n, k, deg, method="finite")
+    assert 0.0 <= p <= 0.5
+
+
+def test_dense_finite_method_refuses_sizes_it_would_have_to_allocate():
+    with pytest.raises(ValueError, match="n_neurons"):
+        h.dense_bit_error_probability(10**14, 10.0, 3, method="finite")
+
+
+def _exact_cover(p: int, n: int) -> int:
+    return 2 * sum(math.comb(p - 1, k) for k in range(min(n, p)))
+
+
+@given(p=st.integers(1, 3000), n=st.integers(1, 400))
+@example(p=2000, n=1000)  # 2^1999: beyond float64
+@settings(max_examples=150, deadline=None)
+def test_cover_count_is_the_rounded_exact_count_or_an_honest_inf(p, n):
+    exact = _exact_cover(p, n)
+    try:
+        expected = float(exact)
+    except OverflowError:
+        expected = math.inf
+    assert h.cover_count(p, n) == expected
+    assert h.log_cover_count(p, n) == pytest.approx(math.log(exact), rel=1e-13)
+
+
+@given(p=st.integers(1, 2**52), n=st.integers(1, 2**52))
+@settings(max_examples=100, deadline=None)
+def test_cover_counts_increase_in_p_and_n(p, n):
+    c, lc = h.cover_count(p, n), h.log_cover_count(p, n)
+    assert np.isfinite(lc) and lc > 0
+    assert h.cover_count(p + 1, n) >= c and h.cover_count(p, n + 1) >= c
+    slack = 1e-14 * lc  # ln C ~ 1e15 is only resolved to its ulp; documented accuracy ~1e-13
+    assert h.log_cover_count(p + 1, n) >= lc - slack and h.log_cover_count(p, n + 1) >= lc - slack
+    if abs(lc - LOG_MAX) > 1e-12:  # (at the boundary ln C cannot tell which way C rounds)
+        assert np.isinf(c) == (lc > LOG_MAX)
+
+
+def test_cover_count_reference_values_and_no_large_allocation():
+    import tracemalloc
+
+    assert h.log_cover_count(2000, 1000) == pytest.approx(1999 * math.log(2), rel=1e-15)
+    tracemalloc.start()
+    assert h.cover_count(10, 10**9) == 1024.0  # was a 7.45 GiB arange over k < N
+    assert h.cover_count(10**9, 10) == float(_exact_cover(10**9, 10))
+    assert h.log_cover_count(10**15, 10**14) > 0
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 50e6
+    with pytest.raises(ValueError, match="n_patterns"):
+        h.cover_count(2.0**60, 3)
+
+
+@given(
+    p=st.integers(1, 10**6),
+    beta=st.floats(1e-300, 1e300),
+    delta=st.floats(-1e300, 1e300),
+    m=st.floats(1e-300, 1e300),
+    d=st.one_of(st.just(0.0), st.floats(1e-300, 1e300)),
+)
+@example(p=1, beta=1.0, delta=-1e300, m=1e-300, d=0.0)  # 0·inf = NaN before
+@example(p=2, beta=1e-300, delta=0.0, m=1e300, d=1e300)  # 2dM overflowed inside the exponent
+def test_modern_bound_is_finite_unless_it_truly_overflows(p, beta, delta, m, d):
+    from fractions import Fraction
+
+    exact = Fraction(beta) * (2 * Fraction(d) * Fraction(m) - Fraction(delta))
+    exponent = float(min(max(exact, Fraction(-(10**4))), Fraction(10**4)))  # beyond: 0 or inf
+    bound = h.modern_retrieval_error_bound(p, beta, delta, m, d)
+    if p == 1:
+        assert bound == 0.0
+        return
+    log_ref = math.log(2 * m) + math.log(p - 1) + exponent
+    if log_ref < LOG_MAX - 1e-6:
+        assert np.isfinite(bound) and bound >= 0
+        if -700 < log_ref:
+            assert bound == pytest.approx(math.exp(log_ref), rel=1e-12 * max(1.0, abs(exponent)))
+    else:
+        assert bound == np.inf
+    cap = h.modern_hopfield_capacity(beta, delta, m, 0.1, d)
+    assert cap >= 1.0 and not np.isnan(cap)
+
+
+def test_exact_bit_error_refuses_counts_beyond_2_53():
+    assert 0.0 <= h.bit_error_probability(2**26, 2**26, method="exact") <= 0.5
+    with pytest.raises(ValueError, match="n_neurons"):
+        h.bit_error_probability(3, 2**53, method="exact")
+    with pytest.raises(ValueError, match="n_neurons"):
+        h.all_stable_probability(10**6, 10**12)
+
+
+@pytest.mark.parametrize(
+    "fn, kwargs",
+    [
+        (h.bit_error_probability, dict(n_neurons=100, n_patterns=10)),
+        (h.all_stable_probability, dict(n_neurons=100, n_patterns=10)),
+        (h.ags_overlap, dict(alpha=0.1)),
+        (h.mceliece_capacity, dict(n_neurons=100)),
+        (h.cover_count, dict(n_patterns=10, n_inputs=3)),
+        (h.log_cover_count, dict(n_patterns=10, n_inputs=3)),
+        (h.separable_probability, dict(n_patterns=10, n_inputs=3)),
+        (h.gardner_capacity, dict(kappa=0.5)),
+        (h.pseudo_inverse_capacity, dict(n_neurons=100)),
+        (h.storkey_capacity, dict(n_neurons=100)),
+        (h.dense_bit_error_probability, dict(n_neurons=100, n_patterns=10, degree=3)),
+        (h.dense_capacity, dict(n_neurons=100, degree=3)),
+        (
+            h.modern_retrieval_error_bound,
+            dict(n_patterns=10, beta=1.0, separation=5.0, radius=2.0, distance=0.1),
+        ),
+        (
+            h.modern_hopfield_capacity,
+            dict(beta=1.0, separation=5.0, radius=2.0, tolerance=0.1, distance=0.1),
+        ),
+    ],
+)
+def test_every_numeric_argument_refuses_bools_text_none_nan_and_inf(fn, kwargs):
+    assert_checks_arguments(fn, kwargs, list(kwargs))
+
+
+def test_options_are_checked():
+    assert_checks_choice(h.bit_error_probability, dict(n_neurons=100, n_patterns=10), "method")
+    assert_checks_choice(
+        h.dense_bit_error_probability, dict(n_neurons=100, n_patterns=10, degree=3), "method"
+    )
+    assert_checks_flag(h.mceliece_capacity, dict(n_neurons=100), "all_patterns")

@@ -1,13 +1,16 @@
-"""Property tests for kernelcap.theory.sparsity: prox identities, δ(ρ), factored penalty, bad input."""
+"""Property tests for kernelcap.theory.sparsity: prox identities, δ(ρ), factored penalty, input."""
+
+import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from scipy import integrate, optimize
 from scipy.stats import norm
 
 from kernelcap.theory import sparsity as th
+from tests.theory._contract import assert_checks_arguments, log_uniform
 
 finite = st.floats(-1e3, 1e3, allow_nan=False)
 lams = st.floats(0, 1e2, allow_nan=False, allow_subnormal=False)  # a subnormal λ·x underflows to 0
@@ -17,8 +20,11 @@ lams = st.floats(0, 1e2, allow_nan=False, allow_subnormal=False)  # a subnormal 
 def test_soft_threshold_is_the_l1_prox(x, lam):
     s = th.soft_threshold(x, lam)
     assert (s == 0.0) == (abs(x) <= lam)
+
     # prox optimality: s minimises ½(s − x)² + λ|s| — compare against a grid around s
-    obj = lambda b: 0.5 * (b - x) ** 2 + lam * abs(b)
+    def obj(b):
+        return 0.5 * (b - x) ** 2 + lam * abs(b)
+
     for b in (s - 1e-3, s + 1e-3, 0.0, x):
         assert obj(s) <= obj(b) + 1e-9 * (1 + abs(x) ** 2)
 
@@ -139,3 +145,70 @@ def test_hoyer_and_min_norm_error():
 def test_bad_input_is_refused_with_a_named_argument(call, exc, word):
     with pytest.raises(exc, match=word):
         call()
+
+
+# --- stability over the whole float range (issue 12, part 6) -------------------------------------
+
+wide = log_uniform(-300, 300)
+
+
+@given(
+    lam=st.one_of(st.just(0.0), wide),
+    sigma=wide,
+    eps=st.floats(0, 1),
+    s=st.one_of(st.just(0.0), wide),
+)
+@example(lam=0.0, sigma=1e-300, eps=0.3, s=1e-300)  # √(s² + σ²) underflowed: 0/0 = NaN
+def test_lasso_zero_fraction_is_a_probability_over_the_float_range(lam, sigma, eps, s):
+    p = th.lasso_zero_fraction(lam, sigma, eps, s)
+    assert 0.0 <= p <= 1.0
+
+
+@given(
+    st.lists(st.one_of(st.just(0.0), wide, wide.map(lambda v: -v)), min_size=2, max_size=8).filter(
+        lambda v: any(v)
+    )
+)
+@example([1e-300, 1e300, 1e300])  # ‖x‖₂ overflowed: 2.37
+@example([1e-300, 1.7e308, 1.7e308])  # ‖x‖₁ overflowed: NaN
+def test_hoyer_sparsity_is_in_the_unit_interval_and_scale_free(x):
+    h = th.hoyer_sparsity(x)
+    assert -1e-12 <= h <= 1 + 1e-12
+    xa = np.asarray(x)
+    if np.min(np.abs(xa[xa != 0])) > 1e-290:  # 2^-40 x stays normal: the same sparsity
+        assert th.hoyer_sparsity(np.ldexp(xa, -40)) == pytest.approx(h, abs=1e-12)
+
+
+@given(w=st.one_of(wide, wide.map(lambda v: -v)), lam=wide, depth=st.integers(1, 6))
+@example(w=1e-300, lam=1.7e308, depth=3)  # λ·L overflowed before |w|^{2/L} brought it down
+def test_factored_penalty_is_finite_or_refused(w, lam, depth):
+    try:
+        pen = th.factored_l2_penalty(w, lam, depth)
+    except OverflowError:
+        log_pen = math.log(0.5 * depth) + math.log(lam) + (2.0 / depth) * math.log(abs(w))
+        assert log_pen > math.log(np.finfo(float).max) - 1e-9
+        return
+    assert np.isfinite(pen) and pen >= 0
+    if depth == 2:
+        assert pen == pytest.approx(lam * abs(w), rel=1e-14)
+
+
+@pytest.mark.parametrize(
+    "fn, kwargs",
+    [
+        (th.soft_threshold, dict(x=1.0, lam=0.5)),
+        (th.ridge_shrink, dict(x=1.0, lam=0.5)),
+        (th.lasso_orthonormal, dict(z=[1.0, -2.0], lam=0.5)),
+        (th.lasso_zero_probability, dict(beta=0.3, lam=1.0, sigma=1.0)),
+        (th.lasso_zero_fraction, dict(lam=1.0, sigma=1.0, sparsity=0.3, signal_std=2.0)),
+        (th.l1_statistical_dimension, dict(rho=0.3)),
+        (th.l1_required_measurements, dict(n_features=200, n_nonzero=20)),
+        (th.l1_phase_transition, dict(undersampling=0.5)),
+        (th.min_norm_recovery_error, dict(n_measurements=30, n_features=100)),
+        (th.factored_l2_penalty, dict(w=[1.0, -2.0], lam=0.5, depth=3)),
+        (th.factored_l2_minimizer, dict(w=[1.0, -2.0], depth=3)),
+        (th.hoyer_sparsity, dict(x=[1.0, 0.0, 2.0])),
+    ],
+)
+def test_every_numeric_argument_refuses_bools_text_none_nan_and_inf(fn, kwargs):
+    assert_checks_arguments(fn, kwargs, list(kwargs))
