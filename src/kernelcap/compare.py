@@ -93,18 +93,29 @@ def between(
     )
 
 
-def loglog_slope(x, y, stderr=None) -> Estimate:
+def loglog_slope(x, y, stderr=None, *, weighted: bool = False) -> Estimate:
     """Least-squares slope of log y on log x, with its standard error.
 
     The standard error propagates the per-point standard errors of y (relative errors σ_j/y_j on
     log y) through the OLS weights; without ``stderr`` it is the residual standard error of the fit
     (NaN for two points).
+
+    With ``weighted=True`` (needs ``stderr``) the fit is inverse-variance weighted instead, with
+    weights w_j = (y_j/σ_j)², so precise points count more: slope = Σ w c log y / Σ w c² with
+    c = log x minus its weighted mean, standard error 1/√(Σ w c²).
     """
     lx, ly = np.log(_arr(x, "x")), np.log(_arr(y, "y"))
     if lx.size != ly.size or lx.size < 2:
         raise ValueError(
             f"need at least two (x, y) pairs of equal length, got {lx.size}, {ly.size}"
         )
+    if weighted:
+        if stderr is None:
+            raise ValueError("a weighted fit needs the standard errors of y (stderr)")
+        w = (np.exp(ly) / _arr(stderr, "stderr")) ** 2
+        c = lx - (w * lx).sum() / w.sum()
+        swxx = float((w * c**2).sum())
+        return Estimate(float((w * c * ly).sum() / swxx), 1.0 / math.sqrt(swxx))
     c = lx - lx.mean()
     sxx = float((c**2).sum())
     slope = float((c * (ly - ly.mean())).sum() / sxx)
