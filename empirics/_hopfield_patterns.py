@@ -51,13 +51,14 @@ def padded_patterns(
     dev = generator.device
     signs = torch.randint(0, 2, (len(p), t, max(p), max(n)), generator=generator, device=dev)
     xi = signs.to(dtype).mul_(2).sub_(1)
+    del signs  # int64: twice the size of the float32 patterns
     rows = (
         torch.arange(max(p), device=dev)[None, :, None] < torch.tensor(p, device=dev)[:, None, None]
     )
     cols = (
         torch.arange(max(n), device=dev)[None, None, :] < torch.tensor(n, device=dev)[:, None, None]
     )
-    return xi * (rows & cols)[:, None].to(dtype)
+    return xi.mul_((rows & cols)[:, None].to(dtype))
 
 
 def store_patterns(rule: str, patterns: torch.Tensor) -> torch.Tensor:

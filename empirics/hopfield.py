@@ -108,21 +108,22 @@ def one_step_errors(
     dtype = torch.float32 if rule == "hebbian" and int((n * p).max()) < 2**24 else torch.float64
     xi = padded_patterns(n, p, n_trials, generator=gen, dtype=dtype)  # (L, T, Pm, Nm)
     if rule == "hebbian":
-        fields = (xi @ xi.transpose(-1, -2)) @ xi - xi.square().sum(-2, keepdim=True) * xi
+        # H = (ΞΞᵀ)Ξ − P·Ξ (zero diagonal: Σ_μ (ξ^μ_i)² = P on real neurons, Ξ = 0 on padding);
+        # in place, so the padded (L, T, P, N) grid is held about twice, not six times
+        fields = (xi @ xi.transpose(-1, -2)) @ xi
+        n_real = torch.tensor(p, dtype=dtype, device=xi.device)[:, None, None, None]
+        fields.addcmul_(xi, n_real, value=-1)
     else:
         fields = torch.zeros_like(xi)
         for j, (nj, pj) in enumerate(zip(n, p)):  # sizes differ; each W is its own batch of trials
             x = xi[j, :, :pj, :nj]
             fields[j, :, :pj, :nj] = x @ store_patterns(rule, x).transpose(-1, -2)
-    stab = fields * xi
-    real = xi != 0
-    wrong = (stab < 0).to(dtype) + 0.5 * ((stab == 0) & real).to(dtype)
-    per_trial = (
-        wrong.double().sum((-1, -2))
-        / torch.tensor(n * p, dtype=torch.float64, device=xi.device)[:, None]
-    )
+    stab = fields.mul_(xi)
     n_err = (stab < 0).sum((-1, -2))
-    n_tie = ((stab == 0) & real).sum((-1, -2)).double()
+    n_tie = ((stab == 0) & (xi != 0)).sum((-1, -2)).double()  # a zero field: half an error
+    per_trial = (n_err.double() + 0.5 * n_tie) / torch.tensor(
+        n * p, dtype=torch.float64, device=xi.device
+    )[:, None]
     stable = (n_err == 0).double() * torch.pow(0.5, n_tie)
     t = n_trials
     err = per_trial.mean(1).cpu().numpy()
