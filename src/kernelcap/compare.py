@@ -135,8 +135,11 @@ def crossing(x, f, level: float = 0.5, *, n_trials: int | None = None) -> Estima
 
     The standard error is the delta-method error of a binomial fraction at the crossing,
     √(level(1−level)/n_trials) / |f′|, with f′ the slope of the interpolating segment (NaN without
-    ``n_trials``). The value is NaN when the curve never falls below ``level``; the first grid point
-    when it starts below.
+    ``n_trials``). Where the curve meets ``level`` exactly at a grid point (e.g. 12 of 24 trials),
+    the crossing is that point and has a slope on either side; f′ is then the central difference
+    over both adjacent segments, not the one after it alone (which may be nearly flat by chance).
+    The value is NaN when the curve never falls below ``level``; the first grid point when it
+    starts below.
     """
     x, f = _arr(x, "x"), _arr(f, "f")
     below = np.nonzero(f < level)[0]
@@ -147,5 +150,7 @@ def crossing(x, f, level: float = 0.5, *, n_trials: int | None = None) -> Estima
         return Estimate(float(x[0]), float("nan"))
     slope = (f[k - 1] - f[k]) / (x[k] - x[k - 1])
     value = x[k - 1] + (f[k - 1] - level) / slope
+    if f[k - 1] == level and k >= 2:  # f[k-2] ≥ level = f[k-1] > f[k]: a positive slope
+        slope = (f[k - 2] - f[k]) / (x[k] - x[k - 2])
     se = float("nan") if n_trials is None else math.sqrt(level * (1 - level) / n_trials) / slope
     return Estimate(float(value), float(se))

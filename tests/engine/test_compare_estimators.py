@@ -1,4 +1,4 @@
-"""compare.loglog_slope(weighted=True): the inverse-variance weighted log-log fit."""
+"""The shared estimators of kernelcap.compare: weighted log-log slope, 50 % crossing."""
 
 import numpy as np
 import pytest
@@ -34,3 +34,16 @@ def test_weighted_slope_is_exact_on_a_power_law_and_ignores_imprecise_points():
 def test_weighted_slope_needs_standard_errors():
     with pytest.raises(ValueError, match="stderr"):
         compare.loglog_slope([1, 2], [1, 2], weighted=True)
+
+
+def test_crossing_on_a_grid_point_takes_the_slope_from_both_sides():
+    # 12 of 24 trials exactly at x=2: the crossing is x=2; the next segment alone is nearly flat
+    x, f = [0.0, 1.0, 2.0, 3.0], [1.0, 0.9, 0.5, 0.46]
+    cr = compare.crossing(x, f, 0.5, n_trials=24)
+    assert cr.value == 2.0
+    assert cr.stderr == pytest.approx(np.sqrt(0.25 / 24) / ((0.9 - 0.46) / 2))
+    # off the grid point the interpolating segment's slope is used, as before
+    cr = compare.crossing(x, [1.0, 0.9, 0.52, 0.46], 0.5, n_trials=24)
+    assert cr.stderr == pytest.approx(np.sqrt(0.25 / 24) / 0.06)
+    # level met at the first point: only the right-hand segment exists
+    assert compare.crossing([0, 1], [0.5, 0.3], 0.5, n_trials=4).stderr == pytest.approx(0.25 / 0.2)
