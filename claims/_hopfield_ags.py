@@ -33,6 +33,10 @@ class AGSConfig:
     fit_order: int
     retrieved_above: float = 0.75
 
+    def __post_init__(self) -> None:
+        if max(self.low_alphas) > 0.1:  # the overlap check is stated for α ≤ 0.1, below α_c
+            raise ValueError(f"low_alphas must be <= 0.1, got {self.low_alphas}")
+
 
 def measure_ags(cfg: AGSConfig, rt) -> Measurement:
     alphas = np.array(cfg.low_alphas + cfg.high_alphas)
