@@ -19,46 +19,40 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
+from kernelcap import compare
+from kernelcap.claims.hopfield import AGS_OVERLAP, CROSSTALK, MCELIECE
 from kernelcap.empirics import hopfield as sim
 from kernelcap.plotting import plot_measured, plot_theory, save_figure
 from kernelcap.theory import hopfield as theory
 
 
-def _p50(sizes, n_trials, seed):
-    grid_n, grid_p = [], []
-    for n in sizes:
-        ps = np.unique(
-            np.round(np.linspace(0.5, 1.6, 8) * theory.mceliece_capacity(n) * 1.7).astype(int)
-        )
-        grid_n += [n] * len(ps)
-        grid_p += ps.tolist()
-    res = sim.one_step_errors(np.array(grid_n), np.array(grid_p), n_trials, seed=seed)
+def _p50(cfg, seed):
+    """P_50 per N on the hopfield.mceliece grid: where all patterns are stable in half the draws."""
+    grid_n, grid_p = cfg.grid()
+    res = sim.one_step_errors(grid_n, grid_p, cfg.n_trials, seed=seed)
     out = []
-    for n in sizes:
-        sel = np.array(grid_n) == n
-        f, p = res.all_stable[sel], np.array(grid_p)[sel]
-        k = int(np.argmax(f < 0.5))
-        out.append(
-            p[k - 1] + (f[k - 1] - 0.5) * (p[k] - p[k - 1]) / (f[k - 1] - f[k]) if k else np.nan
-        )
+    for n in cfg.sizes:
+        sel = grid_n == n
+        out.append(compare.crossing(grid_p[sel], res.all_stable[sel], 0.5).value)
     return np.array(out)
 
 
 def main(out_dir: str | Path = ".", quick: bool = False, seed: int = 0) -> Path:
+    """The three panels with the setups of the hopfield.crosstalk, hopfield.ags-overlap (its
+    largest N) and hopfield.mceliece claims at quick scale (smoke scale with ``quick=True``)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    n_cross, trials = (128, 16) if quick else (500, 64)
-    n_async, async_trials = (128, 12) if quick else (800, 48)
-    sizes = [50, 100, 200] if quick else [64, 128, 256, 512, 1024]
+    scale = "smoke" if quick else "quick"
+    cross, ags, mce = CROSSTALK.config(scale), AGS_OVERLAP.config(scale), MCELIECE.config(scale)
+    n_cross, n_async = cross.n_neurons, ags.sizes[-1]
 
     fig = Figure(figsize=(15, 4.3), layout="constrained")
     ax = fig.subplots(1, 3)
     fig.suptitle("Hopfield capacity: theory (lines) vs simulation (points)", fontsize=11)
 
-    alphas = np.linspace(0.06, 0.5, 12)
-    p = np.unique(np.round(alphas * n_cross).astype(int))
-    res = sim.one_step_errors(n_cross, p, trials, seed=seed)
-    grid = np.linspace(0.06, 0.5, 200)
+    p = cross.n_patterns
+    res = sim.one_step_errors(n_cross, p, cross.n_trials, seed=seed)
+    grid = np.linspace(p.min(), p.max(), 200) / n_cross
     plot_theory(
         ax[0], grid, theory.bit_error_probability(n_cross, grid * n_cross), label="½erfc(√(N/2P))"
     )
@@ -78,15 +72,15 @@ def main(out_dir: str | Path = ".", quick: bool = False, seed: int = 0) -> Path:
         yscale="log", xlabel="load α = P/N", ylabel="one-step bit-error rate", title="(a) crosstalk"
     )
 
-    loads = np.array([0.02, 0.05, 0.08, 0.1, 0.12, 0.14, 0.16, 0.2, 0.25, 0.3])
+    loads = np.array(ags.low_alphas + ags.high_alphas)
     ret = sim.async_retrieval(
         n_async,
         np.round(loads * n_async).astype(int),
-        async_trials,
-        max_sweeps=12 if quick else 25,
+        ags.n_trials,
+        max_sweeps=ags.max_sweeps,
         seed=seed,
     )
-    grid = np.linspace(0, 0.3, 400)
+    grid = np.linspace(0, loads.max(), 400)
     plot_theory(ax[1], grid, theory.ags_overlap(grid), label="AGS m(α), N→∞")
     plot_measured(
         ax[1],
@@ -113,16 +107,17 @@ def main(out_dir: str | Path = ".", quick: bool = False, seed: int = 0) -> Path:
         lw=1.2,
     )
     plot_theory(ax[2], nn, theory.mceliece_capacity(nn), label="McEliece N/(4 ln N)")
-    finite = []
-    for n in nn.round():
-        ps = np.arange(1, int(n) // 4)
-        finite.append(ps[np.argmax(theory.all_stable_probability(n, ps) < 0.5)])
+    finite_n = np.unique(nn.round())
     plot_theory(
-        ax[2], nn.round(), finite, label="finite N: e^{−NP·P_err} = ½", color="C0", lw=1, ls=":"
+        ax[2],
+        finite_n,
+        theory.all_stable_capacity(finite_n),
+        label="finite N: e^{−NP·P_err} = ½",
+        color="C0",
+        lw=1,
+        ls=":",
     )
-    plot_measured(
-        ax[2], sizes, _p50(sizes, 24 if quick else 128, seed), label="Hebbian, all P stable (50%)"
-    )
+    plot_measured(ax[2], mce.sizes, _p50(mce, seed), label="Hebbian, all P stable (50%)")
     ax[2].set(
         xscale="log", yscale="log", xlabel="N", ylabel="capacity P_max", title="(c) capacity vs N"
     )

@@ -93,18 +93,29 @@ def between(
     )
 
 
-def loglog_slope(x, y, stderr=None) -> Estimate:
+def loglog_slope(x, y, stderr=None, *, weighted: bool = False) -> Estimate:
     """Least-squares slope of log y on log x, with its standard error.
 
     The standard error propagates the per-point standard errors of y (relative errors σ_j/y_j on
     log y) through the OLS weights; without ``stderr`` it is the residual standard error of the fit
     (NaN for two points).
+
+    With ``weighted=True`` (needs ``stderr``) the fit is inverse-variance weighted instead, with
+    weights w_j = (y_j/σ_j)², so precise points count more: slope = Σ w c log y / Σ w c² with
+    c = log x minus its weighted mean, standard error 1/√(Σ w c²).
     """
     lx, ly = np.log(_arr(x, "x")), np.log(_arr(y, "y"))
     if lx.size != ly.size or lx.size < 2:
         raise ValueError(
             f"need at least two (x, y) pairs of equal length, got {lx.size}, {ly.size}"
         )
+    if weighted:
+        if stderr is None:
+            raise ValueError("a weighted fit needs the standard errors of y (stderr)")
+        w = (np.exp(ly) / _arr(stderr, "stderr")) ** 2
+        c = lx - (w * lx).sum() / w.sum()
+        swxx = float((w * c**2).sum())
+        return Estimate(float((w * c * ly).sum() / swxx), 1.0 / math.sqrt(swxx))
     c = lx - lx.mean()
     sxx = float((c**2).sum())
     slope = float((c * (ly - ly.mean())).sum() / sxx)
@@ -124,8 +135,11 @@ def crossing(x, f, level: float = 0.5, *, n_trials: int | None = None) -> Estima
 
     The standard error is the delta-method error of a binomial fraction at the crossing,
     √(level(1−level)/n_trials) / |f′|, with f′ the slope of the interpolating segment (NaN without
-    ``n_trials``). The value is NaN when the curve never falls below ``level``; the first grid point
-    when it starts below.
+    ``n_trials``). Where the curve meets ``level`` exactly at a grid point (e.g. 12 of 24 trials),
+    the crossing is that point and has a slope on either side; f′ is then the central difference
+    over both adjacent segments, not the one after it alone (which may be nearly flat by chance).
+    The value is NaN when the curve never falls below ``level``; the first grid point when it
+    starts below.
     """
     x, f = _arr(x, "x"), _arr(f, "f")
     below = np.nonzero(f < level)[0]
@@ -136,5 +150,7 @@ def crossing(x, f, level: float = 0.5, *, n_trials: int | None = None) -> Estima
         return Estimate(float(x[0]), float("nan"))
     slope = (f[k - 1] - f[k]) / (x[k] - x[k - 1])
     value = x[k - 1] + (f[k - 1] - level) / slope
+    if f[k - 1] == level and k >= 2:  # f[k-2] ≥ level = f[k-1] > f[k]: a positive slope
+        slope = (f[k - 2] - f[k]) / (x[k] - x[k - 2])
     se = float("nan") if n_trials is None else math.sqrt(level * (1 - level) / n_trials) / slope
     return Estimate(float(value), float(se))

@@ -73,6 +73,35 @@ def test_modern_retrieval_never_exceeds_its_bound():
     assert np.all(r.error <= r.bound * (1 + 1e-9))
 
 
+def test_modern_bound_is_the_theorem_at_each_querys_separation():
+    r = e.modern_one_step_retrieval(16, [16, 32], 2, beta=0.5, distance=0.3, n_probes=4, seed=1)
+    assert r.separation.shape == r.error.shape == (2, 2, 4)
+    expected = th.modern_retrieval_error_bound(
+        np.array([16, 32])[:, None, None], 0.5, r.separation, 4.0, 0.3
+    )
+    np.testing.assert_allclose(r.bound, expected, rtol=1e-12)
+
+
+def test_progress_argument_is_named_progress():
+    res = e.async_retrieval(40, [2], 2, max_sweeps=2, seed=0, progress=False)
+    assert res.overlap.shape == (1, 2)
+    assert e.separable_fraction(3, [2], 2, seed=0, progress=False).fraction[0] == 1.0
+    with pytest.raises(TypeError):
+        e.async_retrieval(40, [2], 2, show_progress=False)
+
+
+def test_hebbian_one_step_counts_match_a_direct_computation_with_padding():
+    # grid points of different sizes share one padded tensor; each must equal its own count
+    g = torch.Generator().manual_seed(7)
+    res = e.one_step_errors([12, 20], [5, 3], 3, generator=g)
+    xi = e.padded_patterns([12, 20], [5, 3], 3, generator=torch.Generator().manual_seed(7))
+    for j, (n, p) in enumerate([(12, 5), (20, 3)]):
+        x = xi[j, :, :p, :n].double()
+        h = x @ e.store_patterns("hebbian", x).transpose(-1, -2)
+        wrong = ((h * x < 0).double() + 0.5 * (h * x == 0).double()).mean((-1, -2))
+        assert res.error_rate[j] == pytest.approx(wrong.mean().item(), abs=1e-15)
+
+
 def test_separability_matches_cover_at_extremes():
     r = e.separable_fraction(5, [3, 5, 30], 20, seed=0)
     assert r.fraction[0] == 1.0 and r.fraction[1] == 1.0  # P ≤ N: always separable

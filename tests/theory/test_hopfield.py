@@ -412,3 +412,109 @@ def test_options_are_checked():
         h.dense_bit_error_probability, dict(n_neurons=100, n_patterns=10, degree=3), "method"
     )
     assert_checks_flag(h.mceliece_capacity, dict(n_neurons=100), "all_patterns")
+
+# --- added for the hopfield.* claims: finite-N McEliece capacity, Gaussian crosstalk, dense SNR ---
+
+
+def test_all_stable_capacity_reference_values():
+    # the values hopfield.mceliece computed inline before they moved here (seed-free theory)
+    assert h.all_stable_capacity([50, 100, 200]) == pytest.approx(
+        [6.932943477681803, 10.589882995013685, 16.939826073104868], rel=1e-12
+    )
+    assert isinstance(h.all_stable_capacity(100), float)
+    ratio = [h.all_stable_capacity(n) / h.mceliece_capacity(n) for n in (100, 1000, 10000)]
+    assert ratio == pytest.approx([1.95, 1.58, 1.43], abs=0.01)  # → 1, logarithmically slowly
+
+
+@given(n=st.integers(2, 300), level=st.floats(0.01, 0.99))
+@settings(max_examples=60, deadline=None)
+def test_all_stable_capacity_brackets_the_level(n, level):
+    cap = h.all_stable_capacity(n, level)
+    k = math.floor(cap)
+    assert cap >= 1
+    assert h.all_stable_probability(n, k) >= level  # the last integer at or above the level
+    assert h.all_stable_probability(n, k + 1) < level or cap == k
+
+
+@given(n=st.integers(2, 300))
+@settings(max_examples=30, deadline=None)
+def test_all_stable_capacity_falls_with_the_level(n):
+    assert h.all_stable_capacity(n, 0.9) <= h.all_stable_capacity(n, 0.5)
+    assert h.all_stable_capacity(n, 0.5) <= h.all_stable_capacity(n, 0.1)
+
+
+@given(s=st.floats(0, 1e4), t=st.floats(0, 1e4))
+def test_gaussian_crosstalk_error_is_a_decreasing_probability(s, t):
+    lo, hi = sorted((s, t))
+    assert 0.0 <= h.gaussian_crosstalk_error(hi) <= h.gaussian_crosstalk_error(lo) <= 0.5
+    assert h.gaussian_crosstalk_error(s) == pytest.approx(
+        0.5 * math.erfc(math.sqrt(s / 2)), rel=1e-12, abs=1e-300
+    )
+
+
+def test_gaussian_crosstalk_error_limits_and_hebbian():
+    assert h.gaussian_crosstalk_error(0.0) == 0.5
+    assert h.gaussian_crosstalk_error(np.inf) == 0.0
+    assert h.gaussian_crosstalk_error(1.0) == pytest.approx(0.15865525393145707)  # Φ(−1)
+    assert h.gaussian_crosstalk_error(1000 / 100) == pytest.approx(
+        h.bit_error_probability(1000, 100), rel=1e-14
+    )  # Hebbian: S = N/P
+
+
+@given(n=st.integers(2, 120), k=st.floats(1, 1e5), deg=st.integers(2, 5))
+@settings(max_examples=60, deadline=None)
+def test_dense_snr_reproduces_the_dense_error_probability(n, k, deg):
+    for method in ("asymptotic", "finite"):
+        snr = h.dense_signal_to_noise(n, k, deg, method=method)
+        err = h.dense_bit_error_probability(n, k, deg, method=method)
+        assert h.gaussian_crosstalk_error(snr) == pytest.approx(err, rel=1e-9, abs=1e-300)
+    assert h.dense_signal_to_noise(n, k, deg) == pytest.approx(
+        h.dense_capacity_constant(n, deg) / k, rel=1e-14
+    )
+
+
+@given(n=st.floats(1, 1e4), deg=st.integers(2, 6))
+def test_dense_capacity_constant_is_n_to_the_n_minus_1_over_double_factorial(n, deg):
+    dfact = math.prod(range(2 * deg - 3, 0, -2))
+    assert h.dense_capacity_constant(n, deg) == pytest.approx(n ** (deg - 1) / dfact, rel=1e-12)
+    assert h.dense_capacity_constant(n, 2) == pytest.approx(n)  # Hebbian: z²P = N
+    # error-free capacity = constant / (2 ln N)
+    if n > 1:
+        assert h.dense_capacity(n, deg) == pytest.approx(
+            h.dense_capacity_constant(n, deg) / (2 * math.log(n)), rel=1e-12
+        )
+
+
+def test_dense_finite_snr_converges_to_the_asymptotic_one():
+    # relative O(n²/N) correction: shrinks ~10× from N = 40 to N = 400
+    gaps = [
+        abs(
+            h.dense_signal_to_noise(n, 0.3 * n**2, 3, method="finite")
+            / h.dense_signal_to_noise(n, 0.3 * n**2, 3)
+            - 1
+        )
+        for n in (40, 400)
+    ]
+    assert gaps[1] < gaps[0] / 5 and gaps[1] < 0.05
+    assert h.dense_signal_to_noise(50, 1, 3, method="finite") == math.inf
+    assert h.dense_signal_to_noise([50, 60], 10, 2, method="finite").shape == (2,)
+
+
+@pytest.mark.parametrize(
+    "call,arg",
+    [
+        (lambda: h.all_stable_capacity(1), "n_neurons"),
+        (lambda: h.all_stable_capacity(10.5), "n_neurons"),
+        (lambda: h.all_stable_capacity(10, 1.0), "level"),
+        (lambda: h.gaussian_crosstalk_error(-1.0), "snr"),
+        (lambda: h.gaussian_crosstalk_error(float("nan")), "snr"),
+        (lambda: h.dense_capacity_constant(0, 2), "n_neurons"),
+        (lambda: h.dense_capacity_constant(10, 1), "degree"),
+        (lambda: h.dense_signal_to_noise(10.5, 3, 2, method="finite"), "n_neurons"),
+        (lambda: h.dense_signal_to_noise(10, 0, 2), "n_patterns"),
+        (lambda: h.dense_signal_to_noise(10, 3, 2, method="nope"), "method"),
+    ],
+)
+def test_new_functions_refuse_bad_inputs(call, arg):
+    with pytest.raises(ValueError, match=arg):
+        call()
