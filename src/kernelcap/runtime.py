@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -88,22 +89,57 @@ class Runtime:
         return dataclasses.replace(self, **changes)
 
 
+@functools.lru_cache(maxsize=1)
+def _openmp_runtime():
+    """torch's OpenMP runtime (GNU libgomp on Linux wheels) through ctypes, or None.
+
+    Found by its soname, which returns the copy torch already loaded; accepted only if setting its
+    thread count visibly changes ``torch.get_num_threads()`` (so a system libgomp that torch does
+    not use is never touched).
+    """
+    import ctypes
+
+    import torch
+
+    try:
+        lib = ctypes.CDLL("libgomp.so.1")
+        get, put = lib.omp_get_max_threads, lib.omp_set_num_threads
+    except (OSError, AttributeError):
+        return None
+    before = get()
+    probe = 1 if before != 1 else 2
+    put(ctypes.c_int(probe))
+    works = torch.get_num_threads() == probe
+    put(ctypes.c_int(before))
+    return lib if works else None
+
+
 @contextlib.contextmanager
 def single_cpu_thread(device: str | torch.device = "cpu"):
     """Run the block with one intra-op torch thread when ``device`` is the CPU.
 
     Training loops of small tensors (a few thousand elements per op) spend their time in thread
-    synchronisation: on a 2-core machine one thread is several times faster. The previous thread
-    count is restored on exit; on CUDA nothing changes.
+    synchronisation: on a 2-core machine one thread is several times faster. On CUDA, or where
+    torch's OpenMP runtime cannot be reached, nothing changes.
+
+    Only OpenMP's thread count is changed and restored, never ``torch.set_num_threads``: that call
+    also fixes MKL's thread count and turns off its dynamic adjustment, after which every later
+    batched LAPACK call in the process (``torch.linalg.solve`` on a stack of matrices) fails with
+    "Parameter 6 was incorrect on entry to DLASWP" or hangs (pytorch/pytorch#141358, #142815;
+    seen here as a hang of ``double_descent.asymptotic`` after ``double_descent.mlp-width``).
     """
-    import torch
+    import ctypes
 
     if resolve_device(device).type != "cpu":
         yield
         return
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
+    lib = _openmp_runtime()
+    if lib is None:
+        yield
+        return
+    before = lib.omp_get_max_threads()
+    lib.omp_set_num_threads(ctypes.c_int(1))
     try:
         yield
     finally:
-        torch.set_num_threads(before)
+        lib.omp_set_num_threads(ctypes.c_int(before))

@@ -172,3 +172,49 @@ def test_compare_helpers():
     cr = compare.crossing([0, 1, 2, 3], [1.0, 0.8, 0.4, 0.1], 0.5, n_trials=100)
     assert cr.value == pytest.approx(1.75) and cr.stderr == pytest.approx(0.05 / 0.4)
     assert np.isnan(compare.crossing([0, 1], [1.0, 0.9]).value)
+
+
+def test_single_cpu_thread_leaves_batched_lapack_correct():
+    """After a single-thread block, a stack of solves still works: pytorch#142815 is triggered by
+    torch.set_num_threads(k > 1), which the helper must not call. A subprocess: the bug is global.
+    """
+    import subprocess
+    import sys
+
+    code = (
+        "import torch\n"
+        "from kernelcap.runtime import single_cpu_thread\n"
+        "n = torch.get_num_threads()\n"
+        "with single_cpu_thread('cpu'):\n"
+        "    inside = torch.get_num_threads()\n"
+        "eye = torch.eye(151).repeat(2, 1, 1).contiguous()\n"
+        "x = torch.linalg.solve(eye, torch.ones(2, 151))\n"
+        "assert torch.equal(x, torch.ones(2, 151)), 'batched solve wrong'\n"
+        "assert torch.get_num_threads() == n, 'thread count not restored'\n"
+        "print(inside)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "DLASWP" not in out.stderr and "SLASWP" not in out.stderr
+    assert out.stdout.strip() == "1" or torch_threads_unreachable(out.stdout)
+
+
+def torch_threads_unreachable(stdout: str) -> bool:
+    """Where torch's OpenMP runtime cannot be reached the helper changes nothing (documented)."""
+    from kernelcap.runtime import _openmp_runtime
+
+    return _openmp_runtime() is None
+
+
+def test_library_never_calls_torch_set_num_threads():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    offenders = [
+        f"{p.relative_to(root)}:{k}"
+        for folder in ("src", "empirics", "claims", "theory")
+        for p in (root / folder).rglob("*.py")
+        for k, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+        if "set_num_threads(" in line and "omp_set_num_threads" not in line
+    ]
+    assert not offenders, f"torch.set_num_threads breaks batched LAPACK afterwards: {offenders}"
