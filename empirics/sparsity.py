@@ -2,7 +2,8 @@
 
 Every experiment here is one tensor program over all its problems (grid points × trials): the
 batched solvers take ``A: (B, n, d)``; problems with fewer measurements than ``n`` are padded with
-zero rows and a ``row_mask``.
+zero rows and a ``row_mask``. Experiments take ``device=``, ``seed=`` or ``generator=`` and
+``progress=`` (a tqdm bar; ``None`` shows it only on a terminal).
 
 * :func:`basis_pursuit` (ADMM) and :func:`lasso` (FISTA): many problems at once, CPU or GPU.
 * :func:`phase_diagram`: success probability of basis pursuit over a (n/d, k/n) grid.
@@ -11,542 +12,65 @@ zero rows and a ``row_mask``.
   decay (L2): exact zeros vs shrinkage.
 * :func:`train_penalized_mlps`: small MLPs trained with L1 (proximal), L2 and no penalty.
 * :func:`train_diagonal_network`: ``β = u⊙v`` trained with weight decay vs the lasso.
+
+The claims that pair these with :mod:`kernelcap.theory.sparsity` are in
+:mod:`kernelcap.claims.sparsity`.
 """
 
-from __future__ import annotations
-
-import math
-import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-
-import numpy as np
-import torch
-
-from kernelcap._legacy import Check, Evidence, claim
-from kernelcap.plotting import claim_figure, plot_measured, plot_theory
-from kernelcap.runtime import Runtime, make_generator, resolve_device
-from kernelcap.theory import sparsity as th
-from kernelcap.theory._validation import as_array, as_int
-
-DTYPE = torch.float32
-SUCCESS_TOL = (
-    1e-3  # relative L2 error below which a recovery counts as exact (Donoho–Tanner use 1e-3 … 1e-2)
+from kernelcap.empirics._sparsity_diagonal import DiagonalNetworkFit, train_diagonal_network
+from kernelcap.empirics._sparsity_recovery import (
+    SUCCESS_TOL,
+    PhaseDiagram,
+    RecoveryErrors,
+    phase_diagram,
+    recovery_errors,
+)
+from kernelcap.empirics._sparsity_solvers import (
+    DTYPE,
+    SolverResult,
+    basis_pursuit,
+    lasso,
+    lasso_kkt_violation,
+    min_norm_solution,
+)
+from kernelcap.empirics._sparsity_training import (
+    PenalizedMLPs,
+    ZeroFractions,
+    orthonormal_zero_fractions,
+    train_penalized_mlps,
 )
 
-
-# ----------------------------------------------------------------------------- batched solvers
-
-
-@dataclass(frozen=True)
-class SolverResult:
-    """Solutions of a batch of problems.
-
-    Attributes:
-        x: solutions, ``(B, d)``.
-        gap: per-problem convergence measure, ``(B,)`` (ADMM: ``‖x − z‖/‖x‖``; FISTA: KKT
-            violation ``max_j dist(−∇f_j, λ∂|x_j|)``).
-        n_iter: iterations run.
-    """
-
-    x: torch.Tensor
-    gap: torch.Tensor
-    n_iter: int
-
-
-def _soft(x: torch.Tensor, t) -> torch.Tensor:
-    return torch.sign(x) * torch.clamp(x.abs() - t, min=0.0)
-
-
-def _check_batch(A: torch.Tensor, y: torch.Tensor) -> None:
-    if not isinstance(A, torch.Tensor) or A.ndim != 3:
-        raise ValueError(f"A must be a (B, n, d) tensor, got {getattr(A, 'shape', type(A))}")
-    if not isinstance(y, torch.Tensor) or y.shape != A.shape[:2]:
-        raise ValueError(
-            f"y must have shape {tuple(A.shape[:2])}, got {getattr(y, 'shape', type(y))}"
-        )
-    if not (torch.isfinite(A).all() and torch.isfinite(y).all()):
-        raise ValueError("A and y must be finite")
-
-
-def min_norm_solution(
-    A: torch.Tensor, y: torch.Tensor, row_mask: torch.Tensor | None = None
-) -> torch.Tensor:
-    """Min-L2 interpolant ``Aᵀ(AAᵀ)⁻¹y`` of each problem, ``(B, d)``; padded rows are ignored."""
-    _check_batch(A, y)
-    if row_mask is not None:
-        y = y * row_mask
-    return (_projector(A, row_mask) @ y.unsqueeze(-1)).squeeze(-1)
-
-
-def _projector(A: torch.Tensor, row_mask: torch.Tensor | None) -> torch.Tensor:
-    """``P = Aᵀ M⁻¹`` with ``M = AAᵀ`` plus 1 on padded diagonal entries: ``(B, d, n)``."""
-    if row_mask is not None:
-        A = A * row_mask.unsqueeze(-1)
-        pad = torch.diag_embed((~row_mask).to(A.dtype))
-    else:
-        pad = 0.0
-    M = A @ A.transpose(1, 2) + pad
-    chol = torch.linalg.cholesky(M)
-    return torch.cholesky_solve(A, chol).transpose(1, 2)
-
-
-def basis_pursuit(
-    A: torch.Tensor,
-    y: torch.Tensor,
-    *,
-    row_mask: torch.Tensor | None = None,
-    n_iter: int = 500,
-    penalty: float = 10.0,
-) -> SolverResult:
-    """Basis pursuit ``min ‖x‖₁ s.t. Ax = y`` for a batch of problems by ADMM.
-
-    Splitting ``x = z``: ``x ← Π(z − u)`` (projection onto ``{Ax = y}``), ``z ← S_{1/ρ}(x + u)``,
-    ``u ← u + x − z`` (Boyd et al. 2011, §6.2). Returns the feasible iterate ``x``.
-
-    Args:
-        A: ``(B, n, d)`` with full row rank on the unpadded rows; y: ``(B, n)``.
-        row_mask: ``(B, n)`` bool, ``False`` marks padding rows (must be zero in ``y``).
-        n_iter: ADMM iterations; penalty: ADMM parameter ``ρ > 0``.
-    """
-    _check_batch(A, y)
-    n_iter = as_int(n_iter, "n_iter", ge=1)
-    if not penalty > 0:
-        raise ValueError(f"penalty must be > 0, got {penalty!r}")
-    if row_mask is not None:
-        y = y * row_mask
-    P = _projector(A, row_mask)
-    if row_mask is not None:
-        A = A * row_mask.unsqueeze(-1)
-    x_ls = (P @ y.unsqueeze(-1)).squeeze(-1)
-    PA = P @ A  # projection onto row space
-    z = x_ls.clone()
-    u = torch.zeros_like(z)
-    for _ in range(n_iter):
-        v = z - u
-        x = v - (PA @ v.unsqueeze(-1)).squeeze(-1) + x_ls
-        z = _soft(x + u, 1.0 / penalty)
-        u = u + x - z
-    gap = (x - z).norm(dim=-1) / x.norm(dim=-1).clamp_min(1e-300)
-    return SolverResult(x=x, gap=gap, n_iter=n_iter)
-
-
-def lasso(
-    A: torch.Tensor,
-    y: torch.Tensor,
-    lam,
-    *,
-    n_iter: int = 2000,
-) -> SolverResult:
-    """Lasso ``min_x ½‖y − Ax‖² + λ‖x‖₁`` for a batch of problems by FISTA.
-
-    Step ``1/L`` with ``L = ‖A‖₂²`` per problem (Beck & Teboulle 2009). ``gap`` is the KKT
-    violation, zero exactly at the solution.
-
-    Args:
-        A: ``(B, n, d)``; y: ``(B, n)``; lam: ``λ ≥ 0``, a float or ``(B,)``.
-        n_iter: FISTA iterations.
-    """
-    _check_batch(A, y)
-    n_iter = as_int(n_iter, "n_iter", ge=1)
-    lam_t = torch.as_tensor(as_array(lam, "lam", ge=0), dtype=A.dtype, device=A.device)
-    lam_t = lam_t.expand(A.shape[0]).unsqueeze(-1)
-    step = 1.0 / torch.linalg.matrix_norm(A, ord=2).square().unsqueeze(-1)
-    AtA, Aty = A.transpose(1, 2) @ A, (A.transpose(1, 2) @ y.unsqueeze(-1)).squeeze(-1)
-    x = torch.zeros_like(Aty)
-    w, t = x.clone(), 1.0
-    for _ in range(n_iter):
-        grad = (AtA @ w.unsqueeze(-1)).squeeze(-1) - Aty
-        x_new = _soft(w - step * grad, step * lam_t)
-        t_new = 0.5 * (1 + math.sqrt(1 + 4 * t * t))
-        w = x_new + ((t - 1) / t_new) * (x_new - x)
-        x, t = x_new, t_new
-    return SolverResult(x=x, gap=lasso_kkt_violation(A, y, lam_t.squeeze(-1), x), n_iter=n_iter)
-
-
-def lasso_kkt_violation(A: torch.Tensor, y: torch.Tensor, lam, x: torch.Tensor) -> torch.Tensor:
-    """``max_j dist(Aⱼᵀ(y − Ax), λ∂|x_j|)`` per problem, ``(B,)``: zero iff ``x`` solves the lasso."""
-    lam_t = torch.as_tensor(lam, dtype=A.dtype, device=A.device).expand(A.shape[0]).unsqueeze(-1)
-    corr = (A.transpose(1, 2) @ (y - (A @ x.unsqueeze(-1)).squeeze(-1)).unsqueeze(-1)).squeeze(-1)
-    active = x != 0
-    viol = torch.where(
-        active, (corr - lam_t * torch.sign(x)).abs(), (corr.abs() - lam_t).clamp_min(0)
-    )
-    return viol.amax(dim=-1)
-
-
-# ----------------------------------------------------------------------------- sparse problems
-
-
-def _sparse_problems(n_meas, n_nonzero, n_features, gen, device):
-    """Gaussian ``A`` (entries N(0, 1/n)) padded to ``max n``, and k-sparse Gaussian ``x₀``."""
-    B = n_meas.numel()
-    n_max = int(n_meas.max())
-    row_mask = torch.arange(n_max, device=device) < n_meas.unsqueeze(-1)
-    A = torch.randn(B, n_max, n_features, generator=gen, device=device, dtype=DTYPE)
-    A = A * row_mask.unsqueeze(-1) / n_meas.to(DTYPE).sqrt().view(B, 1, 1)
-    ranks = torch.rand(B, n_features, generator=gen, device=device).argsort(-1).argsort(-1)
-    support = ranks < n_nonzero.unsqueeze(-1)
-    x0 = torch.randn(B, n_features, generator=gen, device=device, dtype=DTYPE) * support
-    y = (A @ x0.unsqueeze(-1)).squeeze(-1)
-    return A, y, x0, row_mask
-
-
-@dataclass(frozen=True)
-class PhaseDiagram:
-    """Basis-pursuit success over a (δ = n/d, ρ = k/n) grid.
-
-    Attributes:
-        n_features: d. n_measurements: ``(n_delta,)`` n per column. n_nonzero: ``(n_delta, n_rho)``.
-        success: ``(n_delta, n_rho)`` fraction of trials with relative error ≤ :data:`SUCCESS_TOL`.
-        n_trials: trials per grid point. seconds: solver wall time.
-    """
-
-    n_features: int
-    n_measurements: np.ndarray
-    n_nonzero: np.ndarray
-    success: np.ndarray
-    n_trials: int
-    seconds: float
-
-    @property
-    def undersampling(self) -> np.ndarray:
-        return self.n_measurements / self.n_features
-
-    @property
-    def sparsity_ratio(self) -> np.ndarray:
-        return self.n_nonzero / self.n_measurements[:, None]
-
-    def boundary(self) -> tuple[np.ndarray, np.ndarray]:
-        """50% crossing ρ₅₀ = k/n of each column (linear interpolation) and its ± standard error.
-
-        The error is the binomial standard error of the success fractions at the crossing,
-        divided by the local slope. NaN where a column never crosses 50%.
-        """
-        rho50 = np.full(len(self.n_measurements), np.nan)
-        err = np.full_like(rho50, np.nan)
-        for i, (r, s) in enumerate(zip(self.sparsity_ratio, self.success)):
-            below = np.nonzero(s < 0.5)[0]
-            if len(below) == 0 or below[0] == 0:
-                continue
-            j = below[0]
-            r0, r1, s0, s1 = r[j - 1], r[j], s[j - 1], s[j]
-            rho50[i] = r0 + (s0 - 0.5) * (r1 - r0) / (s0 - s1)
-            err[i] = math.sqrt(0.25 / self.n_trials) * (r1 - r0) / (s0 - s1)
-        return rho50, err
-
-
-def phase_diagram(
-    n_features: int,
-    undersampling: Sequence[float],
-    sparsity_ratio: Sequence[float],
-    *,
-    n_trials: int = 20,
-    n_iter: int = 500,
-    device="auto",
-    seed: int = 0,
-) -> PhaseDiagram:
-    """Success probability of basis pursuit on the whole (n/d, k/n) grid in one batched solve.
-
-    Args:
-        n_features: d. undersampling: δ values in (0, 1]; n = round(δ d).
-        sparsity_ratio: ρ values in (0, 1]; k = max(1, round(ρ n)) (duplicates are kept).
-        n_trials: independent problems per grid point.
-    """
-    d = as_int(n_features, "n_features", ge=2)
-    deltas = as_array(undersampling, "undersampling", gt=0, le=1)
-    rhos = as_array(sparsity_ratio, "sparsity_ratio", gt=0, le=1)
-    n_trials = as_int(n_trials, "n_trials", ge=1)
-    dev = resolve_device(device)
-    gen = make_generator(seed, dev)
-    n = np.maximum(np.round(deltas * d), 1).astype(int)
-    k = np.clip(np.round(rhos[None, :] * n[:, None]), 1, n[:, None]).astype(int)
-    shape = (len(n), len(rhos), n_trials)
-    n_b = torch.as_tensor(np.broadcast_to(n[:, None, None], shape).ravel(), device=dev)
-    k_b = torch.as_tensor(np.broadcast_to(k[:, :, None], shape).ravel(), device=dev)
-    start = time.perf_counter()
-    A, y, x0, mask = _sparse_problems(n_b, k_b, d, gen, dev)
-    x = basis_pursuit(A, y, row_mask=mask, n_iter=n_iter).x
-    rel = ((x - x0).norm(dim=-1) / x0.norm(dim=-1)).reshape(shape)
-    success = (rel <= SUCCESS_TOL).to(DTYPE).mean(-1).cpu().numpy()
-    return PhaseDiagram(d, n, k, success, n_trials, time.perf_counter() - start)
-
-
-@dataclass(frozen=True)
-class RecoveryErrors:
-    """Relative squared errors ``‖x̂ − x₀‖²/‖x₀‖²`` of L2 (min-norm) and L1 (basis pursuit).
-
-    Attributes:
-        n_features, n_nonzero: d, k. n_measurements: ``(G,)``.
-        l2_error, l1_error: ``(G, n_trials)``.
-    """
-
-    n_features: int
-    n_nonzero: int
-    n_measurements: np.ndarray
-    l2_error: np.ndarray
-    l1_error: np.ndarray
-
-
-def recovery_errors(
-    n_features: int,
-    n_nonzero: int,
-    n_measurements: Sequence[int],
-    *,
-    n_trials: int = 20,
-    n_iter: int = 500,
-    device="auto",
-    seed: int = 0,
-) -> RecoveryErrors:
-    """Min-L2 interpolant vs basis pursuit on the same k-sparse problems, all n at once."""
-    d = as_int(n_features, "n_features", ge=2)
-    k = as_int(n_nonzero, "n_nonzero", ge=1)
-    n = as_array(n_measurements, "n_measurements", integer=True, ge=1, le=d).astype(int)
-    n_trials = as_int(n_trials, "n_trials", ge=1)
-    dev = resolve_device(device)
-    gen = make_generator(seed, dev)
-    n_b = torch.as_tensor(np.repeat(n, n_trials), device=dev)
-    A, y, x0, mask = _sparse_problems(n_b, torch.full_like(n_b, k), d, gen, dev)
-    norm2 = x0.square().sum(-1)
-    x2 = min_norm_solution(A, y, mask)
-    x1 = basis_pursuit(A, y, row_mask=mask, n_iter=n_iter).x
-    e2 = ((x2 - x0).square().sum(-1) / norm2).reshape(len(n), n_trials).cpu().numpy()
-    e1 = ((x1 - x0).square().sum(-1) / norm2).reshape(len(n), n_trials).cpu().numpy()
-    return RecoveryErrors(d, k, n, e2, e1)
-
-
-# ----------------------------------------------------------------------------- trained models
-
-
-@dataclass(frozen=True)
-class ZeroFractions:
-    """Exact-zero fractions of linear models trained with L1 (proximal) and L2 (weight decay).
-
-    Attributes:
-        lam: ``(L,)`` penalties. l1_zero, l2_zero: ``(L,)`` fraction of coefficients exactly 0
-        over all trials. n_coefficients: coefficients per λ (trials × d).
-        l1_coef, l2_coef: ``(L, n_trials, d)`` trained coefficients; z: ``(n_trials, d)`` = Xᵀy.
-    """
-
-    lam: np.ndarray
-    l1_zero: np.ndarray
-    l2_zero: np.ndarray
-    n_coefficients: int
-    l1_coef: np.ndarray
-    l2_coef: np.ndarray
-    z: np.ndarray
-
-
-def orthonormal_zero_fractions(
-    n_features: int,
-    lam: Sequence[float],
-    *,
-    sigma: float = 1.0,
-    sparsity: float = 0.2,
-    signal_std: float = 3.0,
-    n_trials: int = 20,
-    n_steps: int = 40,
-    lr: float = 0.5,
-    device="auto",
-    seed: int = 0,
-) -> ZeroFractions:
-    """Train ``½‖y − Xβ‖² + penalty`` on an orthonormal design (``n = 2d`` samples) by gradient steps.
-
-    L1: proximal gradient ``β ← S_{ηλ}(β − η∇)`` (the subgradient of ``|β|`` never lands on 0, the
-    prox does); L2: gradient descent with weight decay ``β ← β − η(∇ + λβ)``. Ground truth from the
-    spike-and-slab prior of :func:`kernelcap.theory.sparsity.lasso_zero_fraction`. The L2 step is
-    ``η/(1 + λ)`` (stable for every λ). All λ and trials
-    train together as one ``(L, T, d)`` tensor.
-    """
-    d = as_int(n_features, "n_features", ge=1)
-    lam_np = as_array(lam, "lam", ge=0).reshape(-1)
-    T = as_int(n_trials, "n_trials", ge=1)
-    dev = resolve_device(device)
-    gen = make_generator(seed, dev)
-    X, _ = torch.linalg.qr(torch.randn(T, 2 * d, d, generator=gen, device=dev, dtype=torch.float64))
-    slab = torch.rand(T, d, generator=gen, device=dev, dtype=torch.float64) < sparsity
-    beta = signal_std * torch.randn(T, d, generator=gen, device=dev, dtype=torch.float64) * slab
-    y = (X @ beta.unsqueeze(-1)).squeeze(-1) + sigma * torch.randn(
-        T, 2 * d, generator=gen, device=dev, dtype=torch.float64
-    )
-    lam_t = torch.as_tensor(lam_np, device=dev).view(-1, 1, 1)
-
-    def grad(b):  # ∇ ½‖y − Xb‖² for b: (L, T, d)
-        r = torch.einsum("tnd,ltd->ltn", X, b) - y
-        return torch.einsum("tnd,ltn->ltd", X, r)
-
-    b1 = torch.zeros(len(lam_np), T, d, device=dev, dtype=torch.float64)
-    b2 = b1.clone()
-    for _ in range(as_int(n_steps, "n_steps", ge=1)):
-        b1 = _soft(b1 - lr * grad(b1), lr * lam_t)
-        b2 = b2 - lr / (1 + lam_t) * (grad(b2) + lam_t * b2)  # step below 2/(1 + λ): no oscillation
-    z = (X.transpose(1, 2) @ y.unsqueeze(-1)).squeeze(-1)
-    return ZeroFractions(
-        lam=lam_np,
-        l1_zero=(b1 == 0).double().mean((1, 2)).cpu().numpy(),
-        l2_zero=(b2 == 0).double().mean((1, 2)).cpu().numpy(),
-        n_coefficients=T * d,
-        l1_coef=b1.cpu().numpy(),
-        l2_coef=b2.cpu().numpy(),
-        z=z.cpu().numpy(),
-    )
-
-
-@dataclass(frozen=True)
-class PenalizedMLPs:
-    """One-hidden-layer ReLU MLPs trained with no penalty, L2 (weight decay) and L1 (proximal).
-
-    Attributes:
-        penalties: names, ``("none", "l2", "l1")``. weights: ``(3, n_seeds, P)`` trained weights
-        (both layers, no biases). zero_fraction, near_zero_fraction (``|w| < 1e-3``), hoyer,
-        test_accuracy: ``(3, n_seeds)``.
-    """
-
-    penalties: tuple[str, ...]
-    weights: np.ndarray
-    zero_fraction: np.ndarray
-    near_zero_fraction: np.ndarray
-    hoyer: np.ndarray
-    test_accuracy: np.ndarray
-
-
-def train_penalized_mlps(
-    *,
-    n_inputs: int = 40,
-    n_relevant: int = 4,
-    width: int = 64,
-    n_train: int = 400,
-    n_test: int = 2000,
-    lam_l1: float = 1e-3,
-    lam_l2: float = 1e-3,
-    n_seeds: int = 3,
-    n_steps: int = 300,
-    lr: float = 0.5,
-    device="auto",
-    seed: int = 0,
-) -> PenalizedMLPs:
-    """Train ``3 × n_seeds`` MLPs at once on a sparse teacher (label = sign of a linear function of
-    the first ``n_relevant`` inputs), full-batch gradient descent on the logistic loss.
-
-    L1 uses the proximal step ``w ← S_{ηλ₁}(w − η∇)``; L2 adds ``λ₂ w`` to the gradient.
-    """
-    dev = resolve_device(device)
-    gen = make_generator(seed, dev)
-    d, h, S = n_inputs, width, as_int(n_seeds, "n_seeds", ge=1)
-    teacher = torch.zeros(d, device=dev)
-    teacher[:n_relevant] = torch.randn(n_relevant, generator=gen, device=dev)
-    x = torch.randn(n_train + n_test, d, generator=gen, device=dev)
-    labels = torch.sign(x @ teacher)
-    xtr, ytr, xte, yte = x[:n_train], labels[:n_train], x[n_train:], labels[n_train:]
-    B = 3 * S
-    W1 = (torch.randn(B, d, h, generator=gen, device=dev) / math.sqrt(d)).requires_grad_()
-    b1 = torch.zeros(B, 1, h, device=dev, requires_grad=True)
-    w2 = (torch.randn(B, h, generator=gen, device=dev) / math.sqrt(h)).requires_grad_()
-    l1 = torch.tensor([0.0, 0.0, lam_l1], device=dev).repeat_interleave(S)
-    l2 = torch.tensor([0.0, lam_l2, 0.0], device=dev).repeat_interleave(S)
-
-    def forward(inp):
-        return (torch.relu(inp @ W1 + b1) * w2.unsqueeze(1)).sum(-1)  # (B, N)
-
-    for _ in range(as_int(n_steps, "n_steps", ge=1)):
-        loss = torch.nn.functional.softplus(-ytr * forward(xtr)).mean(-1).sum()
-        g1, gb, g2 = torch.autograd.grad(loss, (W1, b1, w2))
-        with torch.no_grad():
-            W1.copy_(_soft(W1 - lr * (g1 + l2.view(B, 1, 1) * W1), (lr * l1).view(B, 1, 1)))
-            w2.copy_(_soft(w2 - lr * (g2 + l2.view(B, 1) * w2), (lr * l1).view(B, 1)))
-            b1.sub_(lr * gb)
-    with torch.no_grad():
-        acc = (torch.sign(forward(xte)) == yte).float().mean(-1)
-        w = torch.cat([W1.reshape(B, -1), w2], dim=1)
-    w_np = w.cpu().numpy().astype(np.float64)
-    return PenalizedMLPs(
-        penalties=("none", "l2", "l1"),
-        weights=w_np.reshape(3, S, -1),
-        zero_fraction=(w_np == 0).mean(-1).reshape(3, S),
-        near_zero_fraction=(np.abs(w_np) < 1e-3).mean(-1).reshape(3, S),
-        hoyer=np.asarray(th.hoyer_sparsity(w_np)).reshape(3, S),
-        test_accuracy=acc.cpu().numpy().reshape(3, S).astype(np.float64),
-    )
-
-
-@dataclass(frozen=True)
-class DiagonalNetworkFit:
-    """``β = u⊙v`` trained with weight decay next to the lasso solution, for each problem and λ.
-
-    Attributes:
-        lam: ``(S, L)`` penalties (S independent problems, L values of λ each).
-        beta_diag, beta_lasso: ``(S, L, d)``. kkt_lasso: ``(S, L)`` KKT violation of the FISTA
-        solution. beta_true: ``(S, d)``.
-    """
-
-    lam: np.ndarray
-    beta_diag: np.ndarray
-    beta_lasso: np.ndarray
-    kkt_lasso: np.ndarray
-    beta_true: np.ndarray
-
-
-def train_diagonal_network(
-    n_samples: int,
-    n_features: int,
-    n_nonzero: int,
-    lam_ratio: Sequence[float],
-    *,
-    n_problems: int = 1,
-    noise: float = 0.1,
-    init_scale: float = 0.1,
-    n_steps: int = 2000,
-    lr: float = 0.1,
-    momentum: float = 0.9,
-    device="auto",
-    seed: int = 0,
-) -> DiagonalNetworkFit:
-    """Gradient descent on ``(1/2n)‖y − X(u⊙v)‖² + (λ/2)(‖u‖² + ‖v‖²)`` for all problems and λ at
-    once, and FISTA on the equivalent lasso ``(1/2n)‖y − Xβ‖² + λ‖β‖₁`` (same data).
-
-    Each problem has Gaussian ``X: (n, d)``, a k-sparse ``β`` with entries ``±[1, 2]`` and noise.
-    ``λ = lam_ratio · λ_max`` with ``λ_max = ‖Xᵀy‖_∞/n``, the smallest λ whose lasso solution is 0.
-    Init ``u = init_scale·1``, ``v = 0``; heavy-ball momentum ``μ`` (``m ← μm + ∇``,
-    ``θ ← θ − ηm``). Inactive coordinates decay like ``exp(−η(λ − |Xⱼᵀr|/n)t/(1 − μ))``, so
-    small ratios need more steps.
-    """
-    n = as_int(n_samples, "n_samples", ge=1)
-    d = as_int(n_features, "n_features", ge=1)
-    k = as_int(n_nonzero, "n_nonzero", ge=0)
-    S = as_int(n_problems, "n_problems", ge=1)
-    ratio = as_array(lam_ratio, "lam_ratio", gt=0, le=1).reshape(-1)
-    dev = resolve_device(device)
-    gen = make_generator(seed, dev)
-    dt = torch.float64
-    X = torch.randn(S, n, d, generator=gen, device=dev, dtype=dt)
-    beta = torch.zeros(S, d, device=dev, dtype=dt)
-    signs = torch.sign(torch.randn(S, k, generator=gen, device=dev, dtype=dt))
-    beta[:, :k] = signs * (1 + torch.rand(S, k, generator=gen, device=dev, dtype=dt))
-    y = (X @ beta.unsqueeze(-1)).squeeze(-1) + noise * torch.randn(
-        S, n, generator=gen, device=dev, dtype=dt
-    )
-    lam_max = (X.transpose(1, 2) @ y.unsqueeze(-1)).squeeze(-1).abs().amax(-1) / n  # (S,)
-    lam_t = lam_max.unsqueeze(-1) * torch.as_tensor(ratio, device=dev, dtype=dt)  # (S, L)
-    L = len(ratio)
-    u = torch.full((S, L, d), float(init_scale), device=dev, dtype=dt)
-    v = torch.zeros(S, L, d, device=dev, dtype=dt)
-    mu, mv = torch.zeros_like(u), torch.zeros_like(v)
-    lam3 = lam_t.unsqueeze(-1)
-    for _ in range(as_int(n_steps, "n_steps", ge=1)):
-        g = ((u * v) @ X.transpose(1, 2) - y.unsqueeze(1)) @ X / n  # (S, L, d)
-        mu, mv = momentum * mu + g * v + lam3 * u, momentum * mv + g * u + lam3 * v
-        u, v = u - lr * mu, v - lr * mv
-    A = (X / math.sqrt(n)).unsqueeze(1).expand(S, L, n, d).reshape(S * L, n, d)
-    b = (y / math.sqrt(n)).unsqueeze(1).expand(S, L, n).reshape(S * L, n)
-    fit = lasso(A, b, lam_t.reshape(-1), n_iter=max(n_steps, 2000))
-    return DiagonalNetworkFit(
-        lam=lam_t.cpu().numpy(),
-        beta_diag=(u * v).cpu().numpy(),
-        beta_lasso=fit.x.reshape(S, L, d).cpu().numpy(),
-        kkt_lasso=fit.gap.reshape(S, L).cpu().numpy(),
-        beta_true=beta.cpu().numpy(),
-    )
-
+__all__ = [
+    "DTYPE",
+    "SUCCESS_TOL",
+    "DiagonalNetworkFit",
+    "PenalizedMLPs",
+    "PhaseDiagram",
+    "RecoveryErrors",
+    "SolverResult",
+    "ZeroFractions",
+    "basis_pursuit",
+    "lasso",
+    "lasso_kkt_violation",
+    "min_norm_solution",
+    "orthonormal_zero_fractions",
+    "phase_diagram",
+    "recovery_errors",
+    "train_diagonal_network",
+    "train_penalized_mlps",
+]
+
+# ----------------------------------------------------------------------------- claims (legacy)
+import math  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Mapping  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from kernelcap._legacy import Check, Evidence, claim  # noqa: E402
+from kernelcap.plotting import claim_figure, plot_measured, plot_theory  # noqa: E402
+from kernelcap.runtime import Runtime  # noqa: E402
+from kernelcap.theory import sparsity as th  # noqa: E402
 
 # ----------------------------------------------------------------------------- claims
 
