@@ -59,6 +59,12 @@ def _binomial_se(p, n: int) -> np.ndarray:
     return np.sqrt(np.asarray(p) * (1 - np.asarray(p)) / n)
 
 
+def _null_se(p, n: int) -> np.ndarray:
+    """The score test's standard error: binomial at the predicted p (every coefficient is zero
+    independently, see theory.lasso_zero_fraction), floored so p → 0 cannot divide by zero."""
+    return np.sqrt(np.maximum(p * (1 - p), 1e-12) / n)
+
+
 def measure_prox(cfg: ProxConfig, rt) -> Measurement:
     t0 = time.perf_counter()
     zf = es.orthonormal_zero_fractions(
@@ -112,17 +118,13 @@ def predict_prox(cfg: ProxConfig, m: Measurement) -> dict:
 
 def compare_prox(cfg: ProxConfig, m: Measurement, predicted) -> list:
     zf, mlp = m.run
-    p = predicted["l1"]
-    n = zf.n_coefficients
-    # The score test's standard error: binomial at the predicted p (every coefficient is zero
-    # independently, see theory.lasso_zero_fraction); floored so λ → 0 cannot divide by zero.
-    null_se = np.sqrt(np.maximum(p * (1 - p), 1e-12) / n)
+    p, n = predicted["l1"], zf.n_coefficients
     predicted_zeros = theory.lasso_orthonormal(zf.z[None], zf.lam[:, None, None]) == 0
     return [
         compare.max_abs_z(
             m["l1"].measured,
             p,
-            null_se,
+            _null_se(p, n),
             bound=4.0,
             name="max |L1 zero fraction − theory| / SE",
             reason=f"4 binomial standard errors √(p(1−p)/N) at the predicted p, over N = "
@@ -184,7 +186,7 @@ def decorate_prox(fig, axes, cfg: ProxConfig, m: Measurement, predicted) -> None
 def summarize_prox(cfg: ProxConfig, m: Measurement, predicted) -> str:
     zf, mlp = m.run
     p = predicted["l1"]
-    z = np.abs(zf.l1_zero - p) / np.sqrt(np.maximum(p * (1 - p), 1e-12) / zf.n_coefficients)
+    z = compare.z_values(zf.l1_zero, p, _null_se(p, zf.n_coefficients))
     return (
         f"L1 zero fraction vs theory: max {z.max():.2f} SE over {len(zf.lam)} λ; L2 zeros "
         f"{zf.l2_zero.max():.0%}; MLP exact zeros none/L2/L1 = "
