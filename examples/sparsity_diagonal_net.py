@@ -1,5 +1,7 @@
 """Lasso path (FISTA) vs a diagonal linear network β = u⊙v trained with weight decay at each λ.
 
+The problems are sparsity.factored-l2's (its quick config; smoke with ``quick=True``); the figure
+shows the first one.
 Run: python examples/sparsity_diagonal_net.py [out_dir]
 """
 
@@ -8,23 +10,16 @@ from pathlib import Path
 
 import numpy as np
 
+from kernelcap.claims.sparsity import FACTORED_L2
 from kernelcap.empirics import sparsity as es
 from kernelcap.plotting import claim_figure, plot_measured, plot_theory, save_figure
 
 
 def main(out_dir=".", quick=False):
-    ratios = np.linspace(0.15, 0.95, 6 if quick else 17)
-    fit = es.train_diagonal_network(
-        30 if quick else 100,
-        40 if quick else 200,
-        4 if quick else 10,
-        ratios,
-        n_steps=800 if quick else 8000,
-        seed=0,
-    )
-    fig, ax = claim_figure(
-        "sparsity.factored-l2", "weight decay on u⊙v (points) = lasso path (lines)"
-    )
+    cfg = FACTORED_L2.config("smoke" if quick else "quick")
+    fit = es.train_diagonal_network(**cfg.fit_kwargs(), seed=0)
+    ratios = np.asarray(cfg.lam_ratio)
+    fig, ax = claim_figure(FACTORED_L2.id, "weight decay on u⊙v (points) = lasso path (lines)")
     lasso_path, diag = fit.beta_lasso[0], fit.beta_diag[0]  # (L, d)
     for j in np.nonzero(np.abs(lasso_path).max(0) > 0)[0]:
         plot_theory(ax, ratios, lasso_path[:, j], label=None, lw=1.2, color=f"C{j % 10}")

@@ -1,5 +1,6 @@
 """Donoho–Tanner phase diagram of basis pursuit with the statistical-dimension curve on top.
 
+The grid is sparsity.phase-transition's (its quick config; smoke with ``quick=True``).
 Run: python examples/sparsity_phase_diagram.py [out_dir]
 """
 
@@ -8,19 +9,25 @@ from pathlib import Path
 
 import numpy as np
 
+from kernelcap.claims.sparsity import PHASE_TRANSITION
 from kernelcap.empirics import sparsity as es
 from kernelcap.plotting import claim_figure, plot_measured, plot_theory, save_figure
 from kernelcap.theory import sparsity as th
 
 
 def main(out_dir=".", quick=False):
-    d, trials = (40, 6) if quick else (100, 20)
-    deltas = np.linspace(0.1, 0.9, 5 if quick else 9)
-    rhos = np.linspace(0.04, 0.96, 10 if quick else 24)
-    pd = es.phase_diagram(d, deltas, rhos, n_trials=trials, n_iter=300 if quick else 500, seed=0)
+    cfg = PHASE_TRANSITION.config("smoke" if quick else "quick")
+    pd = es.phase_diagram(
+        cfg.n_features,
+        cfg.undersampling,
+        cfg.sparsity_ratio,
+        n_trials=cfg.n_trials,
+        n_iter=cfg.n_iter,
+        seed=0,
+    )
     rho50, err = pd.boundary()
     fig, ax = claim_figure(
-        "sparsity.phase-transition", f"basis pursuit, d = {d}, {trials} trials per cell"
+        PHASE_TRANSITION.id, f"basis pursuit, d = {pd.n_features}, {pd.n_trials} trials per cell"
     )
     grid_delta = np.broadcast_to(pd.undersampling[:, None], pd.success.shape)
     im = ax.scatter(

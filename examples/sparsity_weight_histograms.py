@@ -1,4 +1,5 @@
-"""Weights of MLPs trained with L1 (proximal), L2 (weight decay) and no penalty: exact zeros vs shrinkage.
+"""Weights of MLPs trained with L1 (proximal), L2 (weight decay) and no penalty: exact zeros vs
+shrinkage. The MLPs are sparsity.prox's (its quick config; smoke with ``quick=True``).
 
 Run: python examples/sparsity_weight_histograms.py [out_dir]
 """
@@ -8,15 +9,15 @@ from pathlib import Path
 
 import numpy as np
 
+from kernelcap.claims.sparsity import PROX
 from kernelcap.empirics import sparsity as es
 from kernelcap.plotting import claim_figure, save_figure
 
 
 def main(out_dir=".", quick=False):
-    mlp = es.train_penalized_mlps(n_seeds=1 if quick else 4, n_steps=100 if quick else 1000, seed=0)
-    fig, axes = claim_figure(
-        "sparsity.prox", "MLP weights: L1 gives exact zeros, L2 only shrinks", ncols=3
-    )
+    cfg = PROX.config("smoke" if quick else "quick")
+    mlp = es.train_penalized_mlps(**cfg.mlp_kwargs(), seed=0)
+    fig, axes = claim_figure(PROX.id, "MLP weights: L1 gives exact zeros, L2 only shrinks", ncols=3)
     bins = np.linspace(-0.6, 0.6, 61)
     for ax, name, w, z, h, acc in zip(
         axes, mlp.penalties, mlp.weights, mlp.zero_fraction, mlp.hoyer, mlp.test_accuracy

@@ -7,6 +7,7 @@ import torch
 from scipy.optimize import linprog
 
 from kernelcap.empirics import sparsity as es
+from kernelcap.empirics._sparsity_recovery import _sparse_problems
 
 
 def _linprog_basis_pursuit(A, y):
@@ -34,7 +35,7 @@ def test_basis_pursuit_matches_linprog_on_padded_batch():
     gen = torch.Generator().manual_seed(3)
     n = torch.tensor([12, 20, 28, 20])
     k = torch.tensor([3, 8, 12, 2])
-    A, y, x0, mask = es._sparse_problems(n, k, 40, gen, torch.device("cpu"))
+    A, y, x0, mask = _sparse_problems(n, k, 40, gen, torch.device("cpu"))
     x = es.basis_pursuit(A.double(), y.double(), row_mask=mask, n_iter=3000).x.numpy()
     for b in range(4):
         ref = _linprog_basis_pursuit(A[b, : n[b]].double().numpy(), y[b, : n[b]].double().numpy())
@@ -57,7 +58,7 @@ def test_lasso_matches_coordinate_descent():
 
 def test_min_norm_solution_interpolates_and_ignores_padding():
     gen = torch.Generator().manual_seed(0)
-    A, y, x0, mask = es._sparse_problems(
+    A, y, x0, mask = _sparse_problems(
         torch.tensor([5, 9]), torch.tensor([2, 2]), 12, gen, torch.device("cpu")
     )
     x = es.min_norm_solution(A.double(), y.double(), mask)
@@ -75,10 +76,42 @@ def test_phase_diagram_is_deterministic_and_shaped():
     assert a.success[1, 0] == 1.0 and a.success[0, 2] == 0.0
 
 
+def test_boundary_is_the_shared_crossing_and_nan_off_the_grid():
+    rho = np.array([0.1, 0.2, 0.3, 0.4])
+    n = np.array([10, 10, 10])
+    success = np.array(
+        [
+            [1.0, 0.75, 0.25, 0.0],  # crosses between ρ = 0.2 and 0.3
+            [0.25, 0.0, 0.0, 0.0],  # starts below 50%: the crossing is off the grid
+            [1.0, 1.0, 0.75, 0.5],  # never falls below 50%
+        ]
+    )
+    pd = es.PhaseDiagram(10, n, np.round(rho * n[:, None]).astype(int), success, 16, 0.0)
+    rho50, err = pd.boundary()
+    # linear interpolation; binomial SE √(¼/16) over the local slope (0.75 − 0.25)/0.1
+    assert rho50[0] == pytest.approx(0.25) and err[0] == pytest.approx(0.125 / 5.0)
+    assert np.isnan(rho50[1:]).all() and np.isnan(err[1:]).all()
+
+
+def test_generator_gives_the_seeds_numbers_and_is_checked():
+    kw = dict(n_trials=3, n_iter=50, progress=False, device="cpu")
+    a = es.recovery_errors(20, 2, [8, 14], seed=7, **kw)
+    b = es.recovery_errors(20, 2, [8, 14], generator=torch.Generator().manual_seed(7), **kw)
+    np.testing.assert_array_equal(a.l1_error, b.l1_error)
+    np.testing.assert_array_equal(a.l2_error, b.l2_error)
+    fit = es.train_diagonal_network(
+        10, 12, 2, [0.5], n_steps=20, device="cpu", generator=torch.Generator().manual_seed(1)
+    )
+    ref = es.train_diagonal_network(10, 12, 2, [0.5], n_steps=20, device="cpu", seed=1)
+    np.testing.assert_array_equal(fit.beta_diag, ref.beta_diag)
+    with pytest.raises(TypeError, match="generator"):
+        es.phase_diagram(20, [0.5], [0.5], device="cpu", generator=7)
+
+
 def test_trained_models_l1_zero_and_l2_dense():
-    zf = es.orthonormal_zero_fractions(50, [0.5, 2.0], n_trials=4, device="cpu")
+    zf = es.orthonormal_zero_fractions(50, [0.5, 2.0], n_trials=4, progress=False, device="cpu")
     assert np.all(zf.l2_zero == 0) and np.all(zf.l1_zero > 0)
-    mlp = es.train_penalized_mlps(n_seeds=1, n_steps=60, device="cpu")
+    mlp = es.train_penalized_mlps(n_seeds=1, n_steps=60, progress=False, device="cpu")
     assert mlp.zero_fraction[1, 0] == 0 and mlp.zero_fraction[2, 0] > 0
 
 
