@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
@@ -49,13 +49,9 @@ class MLPRun:
     every: int = 25
 
     def train_kwargs(self) -> dict:
-        """Keyword arguments of :func:`~kernelcap.empirics.grokking.train_grokking`."""
-        names = ("p", "train_fraction", "embed", "hidden", "lr", "weight_decay", "n_steps")
-        return {
-            **{k: getattr(self, k) for k in names},
-            **dict(n_seeds=self.n_seeds, init_scale=self.init_scale),
-            **dict(optimizer=self.optimizer, every=self.every),
-        }
+        """Keyword arguments of :func:`~kernelcap.empirics.grokking.train_grokking`: the fields of
+        :class:`MLPRun`."""
+        return {f.name: getattr(self, f.name) for f in fields(MLPRun)}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -83,27 +79,14 @@ def mlp_run(cfg: MLPRun, rt: Runtime) -> GrokkingRun:
 # hidden 24, AdamW lr 1e-3, wd 1, β=(0.9,0.98), 50k steps (its W_E is shared in/out; ours has a
 # separate W_out). Nanda et al.: p=113, 30% train, lr 1e-3, wd 1.
 _MLP = dict(p=31, train_fraction=0.7, embed=64, hidden=128, lr=1e-2, n_seeds=1)
+_QUICK = GrokkingConfig(**_MLP, weight_decay=(0.0, 0.5, 1.0, 2.0), n_steps=2000, level=0.95)
 ADAMW = Scales(
-    smoke=GrokkingConfig(**_MLP, weight_decay=(0.0, 1.0, 2.0), n_steps=1200, level=0.9),
-    quick=GrokkingConfig(**_MLP, weight_decay=(0.0, 0.5, 1.0, 2.0), n_steps=2000, level=0.95),
-    paper=GrokkingConfig(
-        p=67,
-        train_fraction=0.4,
-        embed=500,
-        hidden=24,
-        lr=1e-3,
-        weight_decay=(0.0, 0.5, 1.0, 2.0),
-        n_steps=50_000,
-        n_seeds=4,
-        level=0.95,
+    smoke=replace(_QUICK, weight_decay=(0.0, 1.0, 2.0), n_steps=1200, level=0.9),
+    quick=_QUICK,
+    paper=replace(
+        _QUICK, p=67, train_fraction=0.4, embed=500, hidden=24, lr=1e-3, n_steps=50_000, n_seeds=4
     ),
 )
-
-
-def _accuracy_curves(ax, run: GrokkingRun, j: int, label: str) -> None:
-    ax.plot(run.steps, run.train_acc[j], "--", label=f"train, {label}")
-    ax.plot(run.steps, run.test_acc[j], "-", label=f"test, {label}")
-    ax.set(xscale="log", xlabel="step t", ylabel="accuracy")
 
 
 # ------------------------------------------------------------------------------ delay
@@ -113,6 +96,16 @@ def _delay_members(cfg: GrokkingConfig, run: GrokkingRun) -> tuple[float, np.nda
     """λ = 1 when trained (else the smallest λ > 0) and its members."""
     lam = 1.0 if 1.0 in cfg.weight_decay else float(min(w for w in run.weight_decay if w > 0))
     return lam, run.members(lam)
+
+
+def _late(run: GrokkingRun) -> np.ndarray:
+    """(S,) the logged steps in the last quarter of training."""
+    return run.steps >= 0.75 * run.steps[-1]
+
+
+def _late_test_accuracy(run: GrokkingRun, members: np.ndarray) -> np.ndarray:
+    """Mean test accuracy of ``members`` over the last quarter of training."""
+    return run.test_acc[np.ix_(members, _late(run))].mean(1)
 
 
 def measure_delay(cfg: GrokkingConfig, rt: Runtime) -> Measurement:
@@ -151,11 +144,13 @@ def compare_delay(cfg: GrokkingConfig, m: Measurement, predicted) -> list:
             reason="full-batch training must fit the training set",
         ),
         compare.at_least(
-            f"final test accuracy (≥{cfg.level:.0%} is grokked)",
-            float(run.test_acc[i, -1].min()),
+            f"test accuracy over the last quarter of training (≥{cfg.level:.0%} is grokked)",
+            float(_late_test_accuracy(run, i).min()),
             cfg.level,
-            reason="the definition of generalisation used by Power et al. (95%; 90% at smoke "
-            "size, 1,200 steps)",
+            reason="the definition of generalisation used by Power et al. (95%; 90% at smoke size, "
+            f"1,200 steps), averaged over the {int(_late(run).sum())} logged steps of the last "
+            "quarter: at 10× the published lr, AdamW's test accuracy still swings after grokking "
+            "(quick seed 3: 0.87–1.0 from step 500 on), so a single logged step is noise",
         ),
         compare.at_most(
             "test accuracy when train first hits 100%",
@@ -171,7 +166,9 @@ def decorate_delay(fig, axes, cfg: GrokkingConfig, m: Measurement, predicted) ->
     run = m.run
     lam, i = _delay_members(cfg, run)
     fig.suptitle(f"grokking.delay\na+b mod {run.p}, λ={lam}", fontsize=10)
-    _accuracy_curves(axes[0], run, i[0], f"λ={lam}")
+    axes[0].plot(run.steps, run.train_acc[i[0]], "--", label=f"train, λ={lam}")
+    axes[0].plot(run.steps, run.test_acc[i[0]], "-", label=f"test, λ={lam}")
+    axes[0].set(xscale="log", xlabel="step t", ylabel="accuracy")
     for t in m.main.grid["t_memorize"][0], m.main.grid["t_generalize"][0]:
         if np.isfinite(t):
             axes[0].axvline(t, color="0.6", lw=0.8)
@@ -185,7 +182,8 @@ def summarize_delay(cfg: GrokkingConfig, m: Measurement, predicted) -> str:
     lam, i = _delay_members(cfg, run)
     return (
         f"λ={lam}: t_mem={p.grid['t_memorize'].tolist()}, t_gen={p.grid['t_generalize'].tolist()} "
-        f"(ratio {np.nanmean(p.measured):.1f}); final test acc "
+        f"(ratio {np.nanmean(p.measured):.1f}); test acc over the last quarter "
+        f"{_late_test_accuracy(run, i).round(3).tolist()}, final "
         f"{run.test_acc[i, -1].round(3).tolist()}; train {run.wall_s:.1f}s"
     )
 

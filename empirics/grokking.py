@@ -38,6 +38,9 @@ __all__ = [
     "GrokkingRun",
     "train_grokking",
     "first_step_reaching",
+    "decay_phase_window",
+    "decay_phase_deviation",
+    "lazy_memorizers",
     "ModularMLP",
     "NTKDrift",
     "ntk_drift_from_init",
@@ -233,6 +236,39 @@ def train_grokking(
     )
     read_only(run.steps, run.weight_decay, run.seed, run.snapshot_steps, *run.weights, *ms.values())
     return run
+
+
+def decay_phase_window(run: GrokkingRun, member: int, t_mem: float) -> tuple[int, int]:
+    """Logged-step indices [s0, stop) of the decay phase of ``member``: from its memorisation step
+    ``t_mem`` on while ‖w_t‖ > 2× its final value."""
+    s0 = int(np.searchsorted(run.steps, t_mem))
+    below = np.append(run.weight_norm[member, s0:] <= 2 * run.weight_norm[member, -1], True)
+    return s0, s0 + int(np.argmax(below))
+
+
+def decay_phase_deviation(run: GrokkingRun, member: int, t_mem: float) -> float:
+    """max |‖w_t‖ / (‖w_mem‖(1 − ηλ)^(t − t_mem)) − 1| over the decay phase
+    (:func:`decay_phase_window`; nearer the final norm the data gradient of the shrinking margins
+    takes over) against :func:`kernelcap.theory.grokking.weight_norm_decay`; NaN for a decay phase
+    of fewer than 2 logged steps."""
+    s0, stop = decay_phase_window(run, member, t_mem)
+    norm = run.weight_norm[member]
+    t = run.steps[s0:stop]
+    if t.size < 2:
+        return math.nan
+    law = th.weight_norm_decay(norm[s0], run.lr, run.weight_decay[member], t - t[0])
+    return float(np.max(np.abs(norm[s0:stop] / law - 1)))
+
+
+def lazy_memorizers(run: GrokkingRun, level: float) -> np.ndarray:
+    """Members that memorised at large norm and grokked: 100% train accuracy, test accuracy ≥
+    ``level`` (t_grok), and a decay phase (:func:`decay_phase_window`) of ≥ 2 logged steps. A member
+    that memorises only after its norm has decayed has none: it is outside the regime of the decay
+    law (Lyu et al. 2024)."""
+    t_mem, t_grok = run.t_memorize(), run.t_generalize(level)
+    grokked = np.flatnonzero(np.isfinite(t_mem) & np.isfinite(t_grok))
+    windows = (decay_phase_window(run, j, t_mem[j]) for j in grokked)
+    return np.array([j for j, (s0, stop) in zip(grokked, windows) if stop - s0 >= 2], dtype=int)
 
 
 def _fourier_energy_torch(emb: torch.Tensor) -> torch.Tensor:
