@@ -2,11 +2,14 @@
 :mod:`kernelcap.empirics` and a tolerance. One module per phenomenon; each lists its claims in a
 ``CLAIMS`` tuple, and :data:`MODULES` lists the modules the registry loads."""
 
-MODULES: tuple[str, ...] = ("double_descent", "hopfield", "sparsity")
-# Modules still written in the old decorator style, registered on import (being migrated).
-LEGACY_MODULES: tuple[str, ...] = (
-    "kernelcap.empirics.grokking",
-    "kernelcap.empirics.grokking_transformer",
-    "kernelcap.empirics.kernels",
-    "kernelcap.empirics.sparse_parity",
+MODULES: tuple[str, ...] = (
+    "double_descent",
+    "grokking",
+    "grokking_decay_law",
+    "grokking_transformer",
+    "hopfield",
+    "sparse_parity",
+    "sparsity",
 )
+# Modules still written in the old decorator style, registered on import (being migrated).
+LEGACY_MODULES: tuple[str, ...] = ("kernelcap.empirics.kernels",)

@@ -6,6 +6,8 @@ All functions are pure NumPy, vectorised by broadcasting, float64.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from kernelcap.theory._validation import as_array, as_int, finite_result, scalar_or_array
@@ -211,3 +213,102 @@ def fourier_solution_logits(p, frequencies) -> np.ndarray:
     r = np.arange(p)
     diff = r[:, None, None] + r[None, :, None] - r[None, None, :]
     return np.cos(2 * np.pi * diff[..., None] * k / p).sum(-1)
+
+
+# ---------------------------------------------------------------------------------------- null laws
+# Appended (not interleaved) so that edits to the functions above merge cleanly.
+__all__ += [
+    "random_top_k_energy_fraction",
+    "RandomLayerFraction",
+    "random_layer_fraction",
+    "sparse_parity_solution_mass",
+]
+
+
+def random_top_k_energy_fraction(p, d, k, n_draws: int = 1000, seed: int = 0) -> np.ndarray:
+    """Draws of the top-k energy fraction of an i.i.d. Gaussian embedding (the measure's null law).
+
+    For W_E ∈ ℝ^{p×d} with i.i.d. N(0, σ²) entries and p odd, the Fourier coefficients Ŵ_k of the
+    ⌊(p−1)/2⌋ non-zero frequency pairs are independent, and e_k = ‖Ŵ_k‖² + ‖Ŵ_{p−k}‖² = pσ²·χ²_{2d}.
+    The normalised spectrum e/Σe is therefore Dirichlet(d, …, d) for any σ, and the top-k fraction
+    of a freshly initialised embedding follows the law of the sum of its k largest components. Its
+    mean exceeds the flat-spectrum value k/⌊(p−1)/2⌋ (:func:`uniform_top_k_fraction`, the d → ∞
+    limit) at finite d. Sampled here exactly as a random embedding would be measured: ``n_draws``
+    Gaussian embeddings from ``numpy.random.default_rng(seed)``, through :func:`fourier_energy` and
+    :func:`top_k_energy_fraction` (same seed, same draws).
+
+    Args: p odd modulus ≥ 3; d embedding width ≥ 1; k in 1..⌊(p−1)/2⌋; n_draws ≥ 2; seed ≥ 0.
+    Returns: (n_draws,) float64 draws.
+
+    Nanda et al. (2023), Sec. 5 (random-embedding baseline of the Fourier progress measures).
+    """
+    p = as_int(p, "p", ge=3)
+    d = as_int(d, "d", ge=1)
+    k = as_int(k, "k", ge=1)
+    n_draws = as_int(n_draws, "n_draws", ge=2)
+    if p % 2 == 0:
+        raise ValueError(f"p must be odd (the frequencies pair up as k, p − k), got {p}")
+    if k > (p - 1) // 2:
+        raise ValueError(f"k={k} exceeds the number of non-zero frequencies {(p - 1) // 2}")
+    w = np.random.default_rng(as_int(seed, "seed", ge=0)).standard_normal((n_draws, p, d))
+    return top_k_energy_fraction(fourier_energy(w), k)
+
+
+@dataclass(frozen=True)
+class RandomLayerFraction:
+    """Law of the relevant-bit mass fraction of an i.i.d. Gaussian (n, H) first layer:
+    Beta(kH/2, (n−k)H/2), with ``mean`` = k/n, ``sd`` and the participation ratio's expectation
+    ``active_bits``."""
+
+    mean: float
+    sd: float
+    active_bits: float
+
+
+def random_layer_fraction(n_bits, k, hidden) -> RandomLayerFraction:
+    """Null law of the sparse-parity progress measures for W_in with i.i.d. N(0, σ²) entries.
+
+    Per-bit mass m_j = Σ_h W_jh² is σ²·χ²_H, so f = Σ_{j∈S} m_j / Σ_j m_j ~ Beta(kH/2, (n−k)H/2)
+    for any σ (mean k/n). The participation ratio (Σ m_j)²/Σ m_j² has expectation ≈ n/(1 + 2/H)
+    (delta method, E m² = σ⁴H(H+2)), i.e. close to n.
+
+    Args: n_bits n ≥ k, k relevant bits, hidden H: positive integers.
+    Returns: :class:`RandomLayerFraction`.
+
+    Barak et al. (2022) (sparse parity); the PAIR explorable's first-layer weight pictures.
+    """
+    from scipy import stats
+
+    n_bits, k, hidden = (
+        int(as_array(v, name, integer=True, ge=1))
+        for name, v in (("n_bits", n_bits), ("k", k), ("hidden", hidden))
+    )
+    if k > n_bits:
+        raise ValueError(f"k must be ≤ n_bits={n_bits}, got {k}")
+    if k == n_bits:
+        return RandomLayerFraction(1.0, 0.0, n_bits / (1 + 2 / hidden))
+    law = stats.beta(k * hidden / 2, (n_bits - k) * hidden / 2)
+    return RandomLayerFraction(float(law.mean()), float(law.std()), n_bits / (1 + 2 / hidden))
+
+
+def sparse_parity_solution_mass(n_bits, relevant) -> np.ndarray:
+    """Per-bit share of first-layer mass, m_j / Σ_i m_i, of the k-sparse parity solution.
+
+    The parity ∏_{j∈S} x_j depends on the k bits in S only and symmetrically, so the sparse
+    generalising network puts equal mass 1/k on each relevant bit and none elsewhere: its
+    relevant-mass fraction Σ_{j∈S} m_j/Σ_j m_j is 1 and its participation ratio (number of active
+    bits) is k, against k/n and ≈ n for a random layer (:func:`random_layer_fraction`).
+
+    Args: n_bits n ≥ 1; relevant: the k distinct bit indices S in [0, n).
+    Returns: (n,) float64, summing to 1.
+
+    Barak et al. (2022) "Hidden progress in deep learning: SGD learns parities near the
+    computational limit"; Merrill, Tsilivis & Shukla (2023).
+    """
+    n = int(as_array(n_bits, "n_bits", integer=True, ge=1))
+    s = as_array(relevant, "relevant", integer=True, ge=0, le=n - 1).astype(int).ravel()
+    if s.size == 0 or np.unique(s).size != s.size:
+        raise ValueError(f"relevant must hold distinct bit indices, got {relevant!r}")
+    mass = np.zeros(n)
+    mass[s] = 1.0 / s.size
+    return mass

@@ -21,8 +21,7 @@ def test_modular_addition_labels_split_and_seed(p, frac, seed):
 def test_training_is_reproducible_and_batched_members_are_independent():
     kw = dict(p=11, train_fraction=0.6, embed=16, hidden=32, n_steps=60, device="cpu", seed=5)
     a = g.train_grokking(weight_decay=(0.0, 1.0), **kw)
-    g._train_cached.cache_clear()
-    b = g.train_grokking(weight_decay=(0.0, 1.0), **kw)
+    b = g.train_grokking(weight_decay=(0.0, 1.0), progress=True, **kw)  # a bar changes no number
     assert np.array_equal(a.test_acc, b.test_acc) and np.array_equal(a.weight_norm, b.weight_norm)
     assert a.train_acc.shape == (2, a.steps.size) and a.fourier_energy.shape == (2, a.steps.size, 5)
     assert a.weight_norm[1, -1] < a.weight_norm[0, -1]  # decay shrinks the decayed member only
@@ -118,3 +117,47 @@ def test_logged_fourier_energy_matches_the_theory_function():
         fourier_energy(run.weights[0][:, -1].astype(np.float64)),
         rtol=1e-5,
     )
+
+
+def test_adamw_claims_share_one_training_run_per_seed():
+    from dataclasses import replace
+
+    from kernelcap import cache
+    from kernelcap.claims import grokking as cg
+    from kernelcap.runtime import Runtime
+
+    cfg = replace(cg.ADAMW.smoke, p=11, embed=8, hidden=16, n_steps=30)
+    cache.clear()
+    a = cg.measure_delay(cfg, Runtime(seed=1, device="cpu"))
+    b = cg.measure_fourier(cfg, Runtime(seed=1, device="cpu", progress=True))
+    c = cg.measure_needs_decay(cfg, Runtime(seed=2, device="cpu"))
+    assert a.run is b.run["run"] and c.run is not a.run and cache.size() == 2
+
+
+def test_decay_phase_and_lazy_memorizers_on_a_synthetic_run():
+    steps = np.arange(0, 1001, 10)
+    lr, lam = 0.1, 0.05
+    law = 100 * (1 - lr * lam) ** steps
+    norm = np.stack([np.maximum(law, 10.0), np.maximum(law, 10.0)])
+    train = np.stack([steps >= 20, steps >= 600]).astype(float)  # member 1 memorises after decay
+    test = np.stack([steps >= 700, steps >= 700]).astype(float)
+    zeros = np.zeros_like(norm)
+    run = g.GrokkingRun(
+        lr=lr,
+        steps=steps,
+        weight_decay=np.array([lam, lam]),
+        seed=np.array([0, 1]),
+        train_acc=train,
+        test_acc=test,
+        train_loss=zeros,
+        test_loss=zeros,
+        weight_norm=norm,
+        wall_s=0.0,
+        p=7,
+        fourier_energy=np.ones((2, steps.size, 3)),
+    )
+    s0, stop = g.decay_phase_window(run, 0, 20.0)
+    assert steps[s0] == 20 and norm[0, stop - 1] > 20 >= norm[0, stop]
+    assert g.decay_phase_deviation(run, 0, 20.0) < 1e-12  # the norm is the law itself there
+    assert np.isnan(g.decay_phase_deviation(run, 1, 600.0))  # no decay phase left
+    assert g.lazy_memorizers(run, 0.5).tolist() == [0]

@@ -163,3 +163,68 @@ def test_fourier_energy_overflow_is_refused():
 )
 def test_every_numeric_argument_refuses_bools_text_none_nan_and_inf(fn, kwargs):
     assert_checks_arguments(fn, kwargs, list(kwargs))
+
+@pytest.mark.parametrize("p,d,k", [(23, 4, 3), (31, 64, 4), (31, 1, 1)])
+def test_random_top_k_fraction_follows_the_dirichlet_law(p, d, k):
+    draws = th.random_top_k_energy_fraction(p, d, k, n_draws=2000, seed=1)
+    m = (p - 1) // 2
+    assert draws.shape == (2000,) and np.all((draws >= k / m - 1e-12) & (draws <= 1 + 1e-12))
+    # independent computation: the normalised spectrum is Dirichlet(d, …, d) over the m frequencies
+    g = np.random.default_rng(7).gamma(d, size=(20000, m))
+    ref = -np.sort(-g, -1)[:, :k].sum(-1) / g.sum(-1)
+    se = np.hypot(draws.std() / np.sqrt(draws.size), ref.std() / np.sqrt(ref.size))
+    assert abs(draws.mean() - ref.mean()) < 4 * se
+    assert draws.std() == pytest.approx(ref.std(), rel=0.1)
+    assert np.array_equal(draws, th.random_top_k_energy_fraction(p, d, k, n_draws=2000, seed=1))
+
+
+def test_random_top_k_fraction_approaches_the_flat_spectrum_as_d_grows():
+    flat = th.uniform_top_k_fraction(31, 4)
+    narrow, wide = (
+        th.random_top_k_energy_fraction(31, d, 4, n_draws=200).mean() for d in (8, 2000)
+    )
+    assert narrow > wide > flat and wide - flat < 0.1 * (narrow - flat)
+
+
+def test_random_layer_fraction_matches_monte_carlo():
+    n, k, h = 30, 3, 64
+    law = th.random_layer_fraction(n, k, h)
+    assert law.mean == pytest.approx(k / n)
+    w = np.random.default_rng(0).standard_normal((4000, n, h))
+    m = np.square(w).sum(-1)
+    f = m[:, :k].sum(-1) / m.sum(-1)
+    assert f.mean() == pytest.approx(k / n, abs=4 * law.sd / np.sqrt(f.size))
+    assert f.std() == pytest.approx(law.sd, rel=0.05)
+    assert (m.sum(-1) ** 2 / np.square(m).sum(-1)).mean() == pytest.approx(
+        law.active_bits, rel=0.01
+    )
+    assert th.random_layer_fraction(5, 5, 8).mean == 1.0
+
+
+@given(st.integers(1, 40), st.data())
+def test_sparse_parity_solution_puts_all_mass_on_the_relevant_bits(n, data):
+    rel = data.draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=n, unique=True))
+    mass = th.sparse_parity_solution_mass(n, rel)
+    assert mass.shape == (n,) and mass.sum() == pytest.approx(1.0)
+    assert mass[rel].sum() == pytest.approx(1.0)
+    assert th.effective_frequency_count(mass) == pytest.approx(len(rel))  # k active bits
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: th.random_layer_fraction(30, 0, 64),
+        lambda: th.random_layer_fraction(30, 31, 64),
+        lambda: th.random_layer_fraction(30, 3, 0),
+        lambda: th.random_layer_fraction(1.5, 1, 64),
+        lambda: th.random_top_k_energy_fraction(31, 8, 16),
+        lambda: th.random_top_k_energy_fraction(30, 8, 2),
+        lambda: th.random_top_k_energy_fraction(31, 0, 2),
+        lambda: th.sparse_parity_solution_mass(5, [5]),
+        lambda: th.sparse_parity_solution_mass(5, [1, 1]),
+        lambda: th.sparse_parity_solution_mass(5, []),
+    ],
+)
+def test_null_laws_bad_input_raises(call):
+    with pytest.raises(ValueError):
+        call()
