@@ -228,10 +228,18 @@ def train_members(
     ckpt_at = {int(s) for s in (checkpoint_steps or ())}
     logged, ckpts, state = [], [], {}
     total = total_members or stack.size
-    small = cfg.batch_size is not None and cfg.batch_size < int(masks.sum(1).min())
+    sizes = masks.sum(1)
+    small = cfg.batch_size is not None and cfg.batch_size < int(sizes.min())
     per_member = target.ndim == (2 if cfg.loss == "ce" else 3)
     if small and per_member:
         raise ValueError("per-member targets need full-batch training (batch_size=None)")
+    # Equal-size subsets: each member's forward pass runs on its own m examples only (gathered),
+    # not on all n with zero weights (half the work at f = ½).
+    sub = None
+    if not small and bool((sizes == sizes[0]).all()) and int(sizes[0]) < masks.shape[1]:
+        sub = torch.argsort((~masks).to(torch.int8), dim=1, stable=True)[:, : int(sizes[0])]
+        x_sub = x[sub]
+        t_sub = target.gather(1, _expand_like(sub, target)) if per_member else target[sub]
 
     def record(t):
         if t in log_at:
@@ -248,6 +256,8 @@ def train_members(
                 idx = _batch(masks, cfg.batch_size, seed, t, first_member, total)
                 out = forward(x[idx], idx)
                 loss = per_example_loss(out, target[idx], cfg.loss).mean(1)
+            elif sub is not None:
+                loss = per_example_loss(forward(x_sub, sub), t_sub, cfg.loss).mean(1)
             else:
                 out = forward()
                 loss = (per_example_loss(out, target, cfg.loss) * weights).sum(1)
@@ -268,6 +278,11 @@ def train_members(
         checkpoints=tuple(ckpts),
         wall_s=wall,
     )
+
+
+def _expand_like(idx: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """(K, m) indices broadcast to gather rows of a per-member target (K, n, ...)."""
+    return idx.reshape(*idx.shape, *([1] * (target.ndim - 2))).expand(*idx.shape, *target.shape[2:])
 
 
 def members_progress(total: int, desc: str, enabled):
