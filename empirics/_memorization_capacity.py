@@ -1,4 +1,4 @@
-"""Capacity experiments: random labels on random ReLU features, time to fit partially random labels,
+"""Capacity experiments: random labels on random features, time to fit partially random labels,
 and min-norm interpolation on a given covariance spectrum (benign overfitting)."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from kernelcap.theory.memorization import first_fit_step
 
 @dataclass(frozen=True)
 class RandomLabelFits:
-    """Random labels on H random ReLU features of n Gaussian points, per size and trial.
+    """Random labels on H random tanh features of n Gaussian points, per size and trial.
 
     Attributes: ``n_features`` H; ``n_samples`` (G,); ``train_error`` (G, T) minimum training MSE
     on random N(0, 1) labels divided by their mean square; ``fitted`` (G, T) whether some readout
@@ -56,10 +56,12 @@ def random_label_fits(
     seed: int = 0,
     show_progress: bool | None = None,
 ) -> RandomLabelFits:
-    """Fit random labels with the readout of a two-layer ReLU net whose first layer stays at init.
+    """Fit random labels with the readout of a two-layer net whose first layer stays at init.
 
-    Features φ(x) = relu(Wx) with W (H, d) ~ N(0, 1/d), x ~ N(0, I_d): a linear-in-parameters model
-    with H trainable weights. Real labels: the least-squares readout (gradient descent from zero,
+    Features φ(x) = tanh(Wx) with W (H, d) ~ N(0, 1/d), x ~ N(0, I_d): a linear-in-parameters model
+    with H trainable weights, its features in general position with probability 1. (ReLU features
+    are not quite: a unit dead on all n points, or a point no unit sees, has probability ≈ H·2⁻ⁿ
+    and lowers the rank.) Real labels: the least-squares readout (gradient descent from zero,
     run to convergence) leaves the training error ‖(I − Π)y‖²/‖y‖². Signs: a readout fitting every
     label exists iff the linear program y_i φ(x_i)·w ≥ 1 is feasible (the hard-margin readout).
 
@@ -79,7 +81,7 @@ def random_label_fits(
     for g, n in enumerate(progress(ns, desc="random labels", enabled=show_progress)):
         w = rng.standard_normal((t, d, h)) / math.sqrt(d)
         x = rng.standard_normal((t, n, d))
-        phi = np.maximum(x @ w, 0.0)  # (T, n, H)
+        phi = np.tanh(x @ w)  # (T, n, H)
         y = rng.standard_normal((t, n))
         for k in range(t):
             coef = np.linalg.lstsq(phi[k], y[k], rcond=None)[0]
@@ -103,6 +105,15 @@ class FitTimes:
     accuracy: np.ndarray
     log_steps: np.ndarray
     wall_s: float
+
+    @property
+    def mean_steps(self) -> np.ndarray:
+        """(P, T) the area above the training-accuracy curve, Σ_s (1 − acc_s)(t_{s+1} − t_s): the
+        mean over examples of the steps spent unfitted (= the mean first-fit step when examples
+        stay fitted once fitted). Unlike the time to 100 %, which the single hardest conflict
+        sets, it grows with the number of examples that must be memorized."""
+        dt = np.diff(self.log_steps)
+        return ((1.0 - self.accuracy[..., :-1]) * dt).sum(-1)
 
 
 def fit_times(
