@@ -2,7 +2,7 @@
 :mod:`kernelcap.empirics` and a tolerance. One module per phenomenon; each lists its claims in a
 ``CLAIMS`` tuple, and :data:`MODULES` lists the modules the registry loads."""
 
-MODULES: tuple[str, ...] = ("double_descent",)
+MODULES: tuple[str, ...] = ("double_descent", "memorization")
 # Modules still written in the old decorator style, registered on import (being migrated).
 LEGACY_MODULES: tuple[str, ...] = (
     "kernelcap.empirics.grokking",
