@@ -10,8 +10,9 @@ import numpy as np
 from kernelcap import compare
 from kernelcap.cache import shared_run
 from kernelcap.claim import Claim, Measurement, Points, Scales
-from kernelcap.claims._memorization_capacity import BENIGN, RANDOM_LABELS
+from kernelcap.claims._memorization_benign import BENIGN
 from kernelcap.claims._memorization_noisy import CLEAN_FIRST, MISLABELED
+from kernelcap.claims._memorization_random_labels import RANDOM_LABELS
 from kernelcap.empirics.kernels import ntk_mlp
 from kernelcap.empirics.memorization import TrainConfig, long_tailed_mixture, memorization_scores
 from kernelcap.theory import kernels as tk

@@ -23,10 +23,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, special, stats
 
-from kernelcap.theory._validation import as_array, as_int, scalar_or_array
-from kernelcap.theory.hopfield import separable_probability
+from kernelcap.theory._memorization_capacity import (
+    MinNormRisk,
+    min_norm_risk_spectrum,
+    random_label_train_error,
+    relu_effective_parameters,
+    sign_fit_probability,
+)
+from kernelcap.theory._memorization_nulls import (
+    auroc,
+    auroc_null,
+    auroc_stderr,
+    max_abs_z_bound,
+    spearman_null_sd,
+    topk_overlap_null,
+)
+from kernelcap.theory._validation import as_array, as_int
 
 __all__ = [
     "KernelLOO",
@@ -368,199 +381,3 @@ def first_fit_step(correct, steps) -> np.ndarray:
     run = np.where(rev.all(-2), c.shape[-2], np.argmin(rev, axis=-2))  # fitted steps at the end
     first = c.shape[-2] - run
     return np.where(run == 0, np.inf, t[np.minimum(first, t.size - 1)])
-
-
-def relu_effective_parameters(width, dim, *, bias: bool = True):
-    r"""Rank bound of the Jacobian of a two-layer ReLU net x ↦ Σ_j v_j relu(w_jᵀx + b_j) + c:
-
-        P_eff = H(d + 1) + 1   (with biases; H·d + 1 without b_j),
-
-    one less per hidden unit than the H(d + 2) + 1 parameters, since the rescaling
-    (w_j, b_j, v_j) → (a w_j, a b_j, v_j/a), a > 0, leaves the function unchanged. A network can
-    interpolate n generic real targets only if P_eff ≥ n (its image is a P_eff-dimensional set);
-    linearized at a generic init it does so exactly when P_eff ≥ n.
-
-    References: Zhang et al., "Understanding deep learning requires rethinking generalization",
-    ICLR 2017, Thm 1; Yun, Sra & Jadbabaie, NeurIPS 2019.
-    """
-    h = as_array(width, "width", ge=1, integer=True)
-    d = as_array(dim, "dim", ge=1, integer=True)
-    return scalar_or_array(h * (d + (1 if bias else 0)) + 1, width, dim)
-
-
-def random_label_train_error(n_features, n_samples):
-    r"""Expected minimum training MSE of a linear model with P generic features on n random targets
-    y ~ N(0, I_n), relative to the target variance:
-
-        E‖(I − Π_P) y‖² / n = (n − P)₊ / n = (1 − P/n)₊,
-
-    Π_P the projection onto the P-dimensional column space (rank min(P, n) for features in general
-    position). The fit threshold is P = n: random real labels are interpolated iff P ≥ n.
-
-    References: the rank argument behind Belkin, Hsu, Ma & Mandal, PNAS 2019 (interpolation
-    threshold); Zhang et al., ICLR 2017 (random labels).
-    """
-    p = as_array(n_features, "n_features", ge=0)
-    n = as_array(n_samples, "n_samples", gt=0)
-    return scalar_or_array(np.clip(1.0 - p / n, 0.0, None), n_features, n_samples)
-
-
-def sign_fit_probability(n_samples, n_features):
-    r"""Probability that a linear readout of P features in general position (no bias) fits n random
-    ±1 labels exactly: Cover's C(n, P)/2ⁿ = P(Binomial(n − 1, ½) ≤ P − 1) — 1 for n ≤ P, ½ at
-    n = 2P, a step at n/P = 2 as P → ∞ (:func:`kernelcap.theory.hopfield.separable_probability`).
-
-    References: Cover, IEEE Trans. Electron. Comput. 1965.
-    """
-    return separable_probability(n_samples, n_features)
-
-
-@dataclass(frozen=True)
-class MinNormRisk:
-    """Deterministic-equivalent risk of min-norm interpolation (see :func:`min_norm_risk_spectrum`):
-    ``risk`` = ``bias`` + ``variance``, the effective regularization ``kappa`` and ``df2``."""
-
-    risk: float
-    bias: float
-    variance: float
-    kappa: float
-    df2: float
-
-
-def min_norm_risk_spectrum(eigenvalues, signal, n, sigma2: float = 1.0) -> MinNormRisk:
-    r"""Excess risk E(x·(θ̂ − θ*))² of the min-norm interpolant θ̂ = X⁺y, x ~ N(0, Σ), y = Xθ* + ε.
-
-    With Σ = diag(λ_1, …, λ_p) (rank > n) and the signal energies s_i = λ_i θ*_i², the effective
-    regularization κ > 0 solves Σ_i λ_i/(λ_i + κ) = n; with df₂ = Σ_i λ_i²/(λ_i + κ)²,
-
-        variance = σ² df₂ / (n − df₂),
-        bias = κ² Σ_i s_i / (λ_i + κ)² · n / (n − df₂).
-
-    For Σ = I_p this is HMRT's r²(1 − 1/γ) + σ²/(γ − 1). Bartlett et al.'s conditions (r_0 = o(n),
-    k*/n → 0, n/R_{k*} → 0) are those under which both terms vanish as n grows: benign
-    overfitting (the noise is interpolated, yet the risk → 0). Deterministic equivalent:
-    exact as n, p → ∞ with relative error Õ(n^{−1/2}) at finite n.
-
-    Args:
-        eigenvalues: (p,) λ_i ≥ 0 with more than n positive.
-        signal: (p,) s_i = λ_i θ*_i² ≥ 0, or a scalar r² spread as θ*_i² = r²/p.
-        n: samples. sigma2: noise variance σ² ≥ 0.
-
-    References: Hastie, Montanari, Rosset & Tibshirani, Ann. Stat. 2022, Thm 5 (general Σ);
-    Bartlett, Long, Lugosi & Tsigler, PNAS 2020; Cheng & Montanari, "Dimension free ridge
-    regression", Ann. Stat. 2024 (non-asymptotic bounds); Bach, SIAM J. Math. Data Sci. 2024.
-    """
-    lam = as_array(eigenvalues, "eigenvalues", ge=0).ravel()
-    n = as_int(n, "n", ge=1)
-    sigma2 = float(as_array(sigma2, "sigma2", ge=0))
-    sig = as_array(signal, "signal", ge=0)
-    sig = lam * float(sig) / lam.size if sig.ndim == 0 else sig.ravel()
-    if sig.shape != lam.shape:
-        raise ValueError(f"signal must have the eigenvalues' shape {lam.shape}, got {sig.shape}")
-    if int(np.sum(lam > 0)) <= n:
-        raise ValueError(f"need more than n={n} positive eigenvalues (p > n: interpolation)")
-
-    def excess(log_k):
-        kap = np.exp(log_k)
-        return np.sum(lam / (lam + kap)) - n
-
-    hi = np.log(lam.sum()) + 1.0
-    lo = np.log(lam[lam > 0].min()) - 40.0
-    kap = float(np.exp(optimize.brentq(excess, lo, hi, xtol=1e-14, rtol=1e-14)))
-    df2 = float(np.sum((lam / (lam + kap)) ** 2))
-    var = sigma2 * df2 / (n - df2)
-    bias = kap**2 * float(np.sum(sig / (lam + kap) ** 2)) * n / (n - df2)
-    return MinNormRisk(bias + var, bias, var, kap, df2)
-
-
-# ----------------------------------------------------------------------------- null laws
-
-
-def auroc(scores, positives) -> float:
-    """Area under the ROC curve of ``scores`` for the boolean ``positives`` (ties count ½):
-    the Mann–Whitney U / (n_pos n_neg)."""
-    s = as_array(scores, "scores").ravel()
-    pos = np.asarray(positives, bool).ravel()
-    if pos.shape != s.shape or pos.all() or not pos.any():
-        raise ValueError("positives must match scores and contain both classes")
-    ranks = stats.rankdata(s)
-    n_pos, n_neg = int(pos.sum()), int((~pos).sum())
-    return float((ranks[pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
-
-
-def auroc_null(n_pos, n_neg):
-    r"""Mean and standard deviation of the AUROC of a score unrelated to the labels (continuous,
-    no ties): ½ and √((n_pos + n_neg + 1) / (12 n_pos n_neg)), the Mann–Whitney U null law
-    divided by n_pos n_neg; asymptotically normal.
-
-    References: Mann & Whitney, Ann. Math. Stat. 1947; Hanley & McNeil, Radiology 1982.
-    """
-    p = as_array(n_pos, "n_pos", ge=1, integer=True)
-    q = as_array(n_neg, "n_neg", ge=1, integer=True)
-    sd = np.sqrt((p + q + 1) / (12 * p * q))
-    return scalar_or_array(np.full_like(sd, 0.5), n_pos, n_neg), scalar_or_array(sd, n_pos, n_neg)
-
-
-def spearman_null_sd(n):
-    r"""Standard deviation of Spearman's ρ between two independent continuous samples of size n:
-    exactly 1/√(n − 1) (mean 0; asymptotically normal).
-
-    References: Kendall & Stuart, *The Advanced Theory of Statistics* vol. 2, §31.
-    """
-    n = as_array(n, "n", ge=3, integer=True)
-    return scalar_or_array(1.0 / np.sqrt(n - 1), n)
-
-
-def topk_overlap_null(n, k):
-    r"""Mean and standard deviation of the overlap fraction |A ∩ B|/k of two independent uniformly
-    random k-subsets of n items: |A ∩ B| ~ Hypergeometric(n, k, k), mean k/n and variance
-    k(k/n)(1 − k/n)(n − k)/(n − 1) for the count.
-
-    References: any text on the hypergeometric law (e.g. Johnson, Kemp & Kotz 2005, ch. 6).
-    """
-    n = as_array(n, "n", ge=2, integer=True)
-    k = as_array(k, "k", ge=1, integer=True)
-    if np.any(k > n):
-        raise ValueError(f"k must be <= n, got k={k}, n={n}")
-    f = k / n
-    var = k * f * (1 - f) * (n - k) / (n - 1)
-    return scalar_or_array(f, n, k), scalar_or_array(np.sqrt(var) / k, n, k)
-
-
-def max_abs_z_bound(n_tests, alpha: float = 1e-3, dof=None):
-    r"""The (1 − α) quantile of max_j |Z_j| over m independent standard normal (or Student-t with
-    ``dof`` degrees of freedom) statistics, by Šidák's identity P(max|Z| ≤ z) = (1 − 2Φ̄(z))^m:
-
-        z = Φ̄⁻¹((1 − (1 − α)^{1/m}) / 2).
-
-    A max |z| check with this bound has family-wise false-alarm rate α across the m examples.
-
-    References: Šidák, J. Am. Stat. Assoc. 1967.
-    """
-    m = as_array(n_tests, "n_tests", ge=1, integer=True)
-    a = as_array(alpha, "alpha", gt=0, lt=1)
-    tail = -special.expm1(special.log1p(-a) / m) / 2
-    if dof is None:
-        out = stats.norm.isf(tail)
-    else:
-        out = stats.t.isf(tail, as_array(dof, "dof", gt=0))
-    return scalar_or_array(out, n_tests, alpha)
-
-
-def auroc_stderr(auc, n_pos, n_neg):
-    r"""Standard error of an empirical AUROC A (Hanley & McNeil 1982):
-
-        SE² = [A(1 − A) + (n_pos − 1)(Q₁ − A²) + (n_neg − 1)(Q₂ − A²)] / (n_pos n_neg),
-
-    Q₁ = A/(2 − A), Q₂ = 2A²/(1 + A) (exponential score model; at A = ½ it is close to the null
-    standard deviation of :func:`auroc_null`).
-
-    References: Hanley & McNeil, "The meaning and use of the area under a ROC curve",
-    Radiology 1982.
-    """
-    a = as_array(auc, "auc", ge=0, le=1)
-    p = as_array(n_pos, "n_pos", ge=1, integer=True)
-    q = as_array(n_neg, "n_neg", ge=1, integer=True)
-    q1, q2 = a / (2 - a), 2 * a**2 / (1 + a)
-    var = (a * (1 - a) + (p - 1) * (q1 - a**2) + (q - 1) * (q2 - a**2)) / (p * q)
-    return scalar_or_array(np.sqrt(np.clip(var, 0.0, None)), auc, n_pos, n_neg)
