@@ -130,7 +130,9 @@ def per_example_loss(out: torch.Tensor, target: torch.Tensor, loss: str) -> torc
         z = out[..., 0]
         return nn.functional.softplus(z) - z * target.to(z.dtype)
     idx = target.long().expand(out.shape[:2])[..., None]
-    return -torch.log_softmax(out, dim=-1).gather(-1, idx)[..., 0]
+    # logsumexp − the true logit: the same loss as −log_softmax[y], about twice as fast on CPU for
+    # the few-class outputs of small models
+    return torch.logsumexp(out, dim=-1) - out.gather(-1, idx)[..., 0]
 
 
 @dataclass(frozen=True)
