@@ -26,6 +26,10 @@ class SelfInfluence:
     scores: np.ndarray
     per_checkpoint: np.ndarray
 
+    def __repr__(self) -> str:
+        c, n = self.per_checkpoint.shape
+        return f"SelfInfluence(n={n}, {c} checkpoints, max {self.scores.max():.4g})"
+
 
 def self_influence(
     model: nn.Module,
@@ -150,6 +154,13 @@ class NTKLOOScores:
     loo_correct: np.ndarray | None
     kernel: np.ndarray
 
+    def __repr__(self) -> str:
+        acc = "" if self.loo_correct is None else f", LOO accuracy {self.loo_correct.mean():.3f}"
+        return (
+            f"NTKLOOScores(n={self.scores.size}, mean score {self.scores.mean():.4g}, "
+            f"mean leverage {self.leverages.mean():.3f}{acc})"
+        )
+
 
 def ntk_loo_scores(
     model: nn.Module, x, y, ridge: float, *, relative: bool = False, subtract_output: bool = False
@@ -220,6 +231,17 @@ class EstimatorAgreement:
     n: int
     spearman_null_sd: float
     overlap_null: tuple[float, float]
+
+    def __repr__(self) -> str:
+        pairs = ", ".join(
+            f"{a}/{b}: ρ={self.spearman[i, j]:.2f} top-{self.k} {self.overlap[i, j]:.2f}"
+            for i, a in enumerate(self.names)
+            for j, b in enumerate(self.names)
+            if j > i
+        )
+        au = "".join(f", AUROC {k} {v:.3f}" for k, v in self.auroc.items())
+        common = self.flagged_by_all.size
+        return f"EstimatorAgreement(n={self.n}; {pairs}; {common} flagged by all{au})"
 
     def pair(self, a: str, b: str) -> tuple[float, float]:
         """(Spearman ρ, top-k overlap) of estimators ``a`` and ``b``."""

@@ -101,6 +101,14 @@ class MemorizationScores:
             return theory.feldman_zhang(self.correct.astype(float), self.masks, binary=True)
         return theory.feldman_zhang(_values(self, kind), self.masks, binary=False)
 
+    def __repr__(self) -> str:
+        k, n = self.masks.shape
+        top = np.argsort(-self.mem, kind="stable")[:5].tolist()
+        return (
+            f"MemorizationScores(kind={self.kind!r}, K={k} models, n={n}, mean mem "
+            f"{self.mem.mean():.3f}, median SE {np.median(self.stderr):.3f}, top examples {top})"
+        )
+
     @property
     def in_accuracy(self) -> float:
         """Mean training accuracy (NaN for real targets)."""

@@ -115,6 +115,13 @@ class KernelLOO:
     leverages: np.ndarray
     loo_predictions: np.ndarray
 
+    def __repr__(self) -> str:
+        e2 = float(np.mean(self.loo_residuals**2))
+        return (
+            f"KernelLOO(n={self.leverages.size}, mean squared LOO residual {e2:.4g}, "
+            f"mean leverage {self.leverages.mean():.3f})"
+        )
+
 
 def kernel_loo_residuals(k, y, ridge: float = 0.0, *, max_condition: float = MAX_CONDITION):
     r"""Closed-form leave-one-out residuals of kernel ridge regression f = K(·, X)(K + λI)⁻¹y.
@@ -272,6 +279,14 @@ class MemorizationEstimate:
     mean_out: np.ndarray
     n_in: np.ndarray
     n_out: np.ndarray
+
+    def __repr__(self) -> str:
+        return (
+            f"MemorizationEstimate(n={self.mem.size}, mean mem {self.mem.mean():.3f}, "
+            f"median SE {np.median(self.stderr):.3f}, models in/out per example "
+            f"{int(self.n_in.min())}–{int(self.n_in.max())}/{int(self.n_out.min())}–"
+            f"{int(self.n_out.max())})"
+        )
 
 
 def feldman_zhang(values, masks, *, binary: bool | None = None) -> MemorizationEstimate:
