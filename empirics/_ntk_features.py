@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import torch
 
 BUDGET = 2**27  # elements of one intermediate (512 MiB in float32) before a contraction is split
+TILE = 256  # a symmetric block is computed as tiles of this many rows, on and above the diagonal
 
 
 @dataclass(frozen=True)
@@ -61,18 +62,21 @@ class LowRank:
         cells = tuple((p.name, _sl(p.rows), _sl(p.cols)) for p in self.parts)
         return cells, self.width, self.u_rows, self.index, self.u.shape[-1]
 
-    def materialize(self):
-        """[(part, (N, K, *part.shape))] — the per-example gradients of this call."""
+    def raw(self) -> torch.Tensor:
+        """(N, K, r·c): the group's per-example gradient matrices, flattened as computed."""
         k, n, t, r = self.u.shape
         c = self.width
         if self.index:
             m = torch.zeros(n * c, k * r, dtype=self.u.dtype, device=self.u.device)
             rows = (torch.arange(n, device=self.v.device)[:, None] * c + self.v).reshape(-1)
             m.index_add_(0, rows, self.u.permute(1, 2, 0, 3).reshape(n * t, k * r))
-            m = m.view(n, c, k, r).permute(0, 2, 3, 1)
-        else:
-            m = torch.bmm(self.u.permute(1, 0, 3, 2).reshape(n, k * r, t), self.v)
-            m = m.view(n, k, r, c)
+            return m.view(n, c, k, r).permute(0, 2, 3, 1).reshape(n, k, r * c)
+        return torch.bmm(self.u.permute(1, 0, 3, 2).reshape(n, k * r, t), self.v).view(n, k, -1)
+
+    def materialize(self):
+        """[(part, (N, K, *part.shape))] — the per-example gradients of this call."""
+        k, n, _, r = self.u.shape
+        m = self.raw().view(n, k, r, self.width)
         out = []
         for p in self.parts:
             blk = m if p.cols is None else m[..., p.cols]
@@ -180,6 +184,7 @@ def cross_kernel(fa: Features, fb: Features, full: bool = False, budget: int = B
     same = fa is fb
     shape = (fa.n, fb.n, fa.k, fa.k) if full else (fa.n, fb.n)
     total = torch.zeros(shape, dtype=fa.dtype, device=fa.device)
+    tiles = _tiles(fa.n, fb.n, same)
     seen = {}
     for use in fa.uses + ([] if same else fb.uses):
         for p in use.parts:
@@ -200,12 +205,34 @@ def cross_kernel(fa: Features, fb: Features, full: bool = False, budget: int = B
         a = _stack(ua)
         b = a if same else _stack(ub)
         if _gram_is_cheaper(a, b, full, same, budget):
-            total += _gram(a, b, full)
+            for rows, cols in tiles:
+                ar = _rows(a, rows)
+                total[rows, cols] += _gram(
+                    ar, ar if same and rows == cols else _rows(b, cols), full
+                )
         else:
             mat_a = mat_a + ua
             mat_b = mat_b if same else mat_b + ub
-    _add_dense(total, fa, fb, mat_a, mat_b, full, same, budget)
+    _add_dense(total, fa, fb, mat_a, mat_b, full, same, budget, tiles)
+    for rows, cols in tiles if same else ():  # mirror the tiles above the diagonal
+        if rows != cols:
+            up = total[rows, cols]
+            total[cols, rows] = up.permute(1, 0, 3, 2) if full else up.T
     return total
+
+
+def _tiles(n1: int, n2: int, same: bool):
+    """(rows, cols) slices that cover the result; for a symmetric one only those on or above the
+    diagonal (about half the products of a single block)."""
+    if not same or n1 < 2 * TILE:
+        return [(slice(0, n1), slice(0, n2))]
+    edges = list(range(0, n1 - TILE // 2, TILE)) + [n1]
+    cuts = [slice(a, b) for a, b in zip(edges[:-1], edges[1:])]
+    return [(r, c) for i, r in enumerate(cuts) for c in cuts[i:]]
+
+
+def _rows(use: LowRank, rows: slice) -> LowRank:
+    return LowRank(use.u[:, rows], use.v[rows], use.width, use.u_rows, use.parts)
 
 
 def _stack(uses) -> LowRank:
@@ -263,37 +290,55 @@ def _components(uses):
     return groups
 
 
-def _add_dense(total, fa, fb, mat_a, mat_b, full, same, budget):
-    pending_a, pending_b, size = [], [], 0
+def _add_dense(total, fa, fb, mat_a, mat_b, full, same, budget, tiles):
+    """Add Σ ⟨J_a, J_b⟩ over the materialized terms: one GEMM per large matrix, the small ones
+    concatenated (a symmetric result only on the tiles above the diagonal)."""
+    small_a, small_b, size = [], [], 0
     comps_b = {} if same else {frozenset(n): us for n, us in _components(mat_b)}
     for names, uses_a in _components(mat_a):
-        order = [n for n in fa.shapes if n in names]
-        ga = _dense_sum(fa, uses_a, order)
-        if same:
-            gb = ga
-        else:
-            uses_b = [u for key, us in comps_b.items() if key & names for u in us]
-            gb = _dense_sum(fb, uses_b, order)
-        for n in order:
-            pending_a.append(ga[n].reshape(fa.n, fa.k, -1))
-            pending_b.append(gb[n].reshape(fb.n, fb.k, -1))
-            size += pending_a[-1].numel() + (0 if same else pending_b[-1].numel())
-        if size > budget:
-            _flush(total, pending_a, pending_b, full, same)
-            pending_a, pending_b, size = [], [], 0
-    _flush(total, pending_a, pending_b, full, same)
+        uses_b = uses_a if same else [u for k, us in comps_b.items() if k & names for u in us]
+        keys = {u.key() for u in uses_a}
+        raw = len(keys) == 1 and None not in keys and keys == {u.key() for u in uses_b}
+        blocks_a = _blocks(fa, uses_a, names, raw)
+        blocks_b = blocks_a if same else _blocks(fb, uses_b, names, raw)
+        for da, db in zip(blocks_a, blocks_b):
+            if da.shape[-1] * da.shape[1] >= 2048:
+                _flush(total, [da], [db], full, same, tiles)
+                continue
+            small_a.append(da)
+            small_b.append(db)
+            size += da.numel() + (0 if same else db.numel())
+            if size > budget:
+                _flush(total, small_a, small_b, full, same, tiles)
+                small_a, small_b, size = [], [], 0
+    _flush(total, small_a, small_b, full, same, tiles)
 
 
-def _flush(total, pending_a, pending_b, full, same):
+def _blocks(f: Features, uses, names, raw: bool):
+    """(N, K, p) matrices whose concatenation is the per-example gradient of ``names`` in a layout
+    fixed by the uses: as computed when every use has the same layout, else per parameter."""
+    if raw:
+        total = uses[0].raw()
+        for u in uses[1:]:
+            total = total + u.raw()
+        return [total]
+    order = [n for n in f.shapes if n in names]
+    g = _dense_sum(f, uses, order)
+    return [g[n].reshape(f.n, f.k, -1) for n in order]
+
+
+def _flush(total, pending_a, pending_b, full, same, tiles):
     if not pending_a:
         return
     da = torch.cat(pending_a, -1) if len(pending_a) > 1 else pending_a[0]
     db = da if same else (torch.cat(pending_b, -1) if len(pending_b) > 1 else pending_b[0])
-    n1, k, p = da.shape
-    n2 = db.shape[0]
-    if full:
-        total += (
-            (da.reshape(n1 * k, p) @ db.reshape(n2 * k, p).T).view(n1, k, n2, k).permute(0, 2, 1, 3)
-        )
-    else:
-        total += da.reshape(n1, k * p) @ db.reshape(n2, k * p).T
+    k, p = da.shape[1:]
+    for rows, cols in tiles:
+        a = da[rows]
+        b = a if same and rows == cols else db[cols]
+        n1, n2 = a.shape[0], b.shape[0]
+        if full:
+            prod = (a.reshape(n1 * k, p) @ b.reshape(n2 * k, p).T).view(n1, k, n2, k)
+            total[rows, cols] += prod.permute(0, 2, 1, 3)
+        else:
+            total[rows, cols] += a.reshape(n1, k * p) @ b.reshape(n2, k * p).T

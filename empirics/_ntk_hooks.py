@@ -391,9 +391,12 @@ def per_layer_features(model, x, params_dict=None, *, plan=None, params=None, se
     ``plan`` (from :func:`make_plan`) is made from ``x`` when not given."""
     plan = plan if plan is not None else make_plan(model, x, params, select_output)
     p0 = dict(plan.model.named_parameters())[plan.names[0]]
-    x = as_batch(x, "x", p0.dtype, p0.device)
-    feats, _ = _features(plan, x, plan.values(params_dict))
-    return feats
+    return batch_features(plan, as_batch(x, "x", p0.dtype, p0.device), params_dict)
+
+
+def batch_features(plan: Plan, x: torch.Tensor, params_dict=None) -> Features:
+    """:func:`per_layer_features` for an already validated batch (no copy, no checks)."""
+    return _features(plan, x, plan.values(params_dict))[0]
 
 
 def per_example_gradients(

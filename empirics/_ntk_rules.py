@@ -136,7 +136,7 @@ def conv_gradients(m, x, g, parts, weight: bool):
             )[1].view(n, *m.weight.shape)
             for i in range(k)
         ]
-        out.append((parts[0], torch.stack(grads, 1)))
+        out.append((parts[0], grads[0].unsqueeze(1) if k == 1 else torch.stack(grads, 1)))
     if len(parts) > weight:
         out.append((parts[-1], g.flatten(3).sum(-1).transpose(0, 1)))
     return out

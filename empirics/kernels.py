@@ -19,7 +19,7 @@ from torch import nn
 from kernelcap.empirics._ntk_blocks import assemble
 from kernelcap.empirics._ntk_features import Dense, Features, Part, cross_kernel
 from kernelcap.empirics._ntk_func import func_context, jacobian_features, model_fn, ntvp_block
-from kernelcap.empirics._ntk_hooks import make_plan, per_layer_features
+from kernelcap.empirics._ntk_hooks import batch_features, make_plan
 from kernelcap.empirics._ntk_input import (
     METHODS,
     as_batch,
@@ -172,7 +172,7 @@ def empirical_ntk(
             )
 
         def features(xc):
-            return per_layer_features(model, xc, plan=plan)
+            return batch_features(plan, xc)
 
         def contract(fa, fb):
             return cross_kernel(fa, fb, full)

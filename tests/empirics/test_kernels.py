@@ -246,3 +246,11 @@ def test_path_kernel_exact_for_sgd_cross_entropy():
     assert kernel_machine(run, "first_order").relative_error > 1e-6
     with torch.no_grad():
         assert np.allclose(m(xt).numpy(), run.f_test)
+
+
+def test_symmetric_kernel_from_tiles_matches_reference():
+    m = nn.Sequential(nn.Linear(5, 8), nn.Tanh(), nn.Linear(8, 2)).double()
+    x = _x(600)  # > 2 tiles: only tiles on and above the diagonal are computed
+    for outputs in ("trace", "full"):
+        ref = reference_ntk(m, x, full=outputs == "full")
+        assert torch.allclose(empirical_ntk(m, x, outputs=outputs), ref, rtol=1e-12, atol=1e-13)
