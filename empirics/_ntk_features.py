@@ -76,14 +76,31 @@ class LowRank:
     def materialize(self):
         """[(part, (N, K, *part.shape))] — the per-example gradients of this call."""
         k, n, _, r = self.u.shape
-        m = self.raw().view(n, k, r, self.width)
+        return self._split(self.raw().view(n, k, r, self.width))
+
+    def weighted(self, w: torch.Tensor):
+        """[(part, (K, *part.shape))]: Σ_n w_n × the per-example gradient of example n."""
+        k, n, t, r = self.u.shape
+        uw = (self.u * w.view(1, n, 1, 1)).permute(1, 2, 0, 3).reshape(n * t, k * r)
+        if self.index:
+            m = uw.new_zeros(self.width, k * r).index_add_(0, self.v.reshape(-1), uw)
+        else:
+            m = self.v.reshape(n * t, self.width).T @ uw
+        return self._split(m.T.reshape(k, r, self.width))
+
+    def _split(self, m):
+        lead = m.shape[:-2]
         out = []
         for p in self.parts:
             blk = m if p.cols is None else m[..., p.cols]
             if not self.u_rows:
                 blk = blk.transpose(-1, -2)
-            out.append((p, blk.reshape(n, k, *p.shape)))
+            out.append((p, blk.reshape(*lead, *p.shape)))
         return out
+
+
+def _weighted(parts_tensors, w):
+    return [(p, torch.tensordot(w, d, dims=([0], [0]))) for p, d in parts_tensors]
 
 
 @dataclass(eq=False)
@@ -103,6 +120,9 @@ class Dense:
     def materialize(self):
         return [(self.part, self.d)]
 
+    def weighted(self, w):
+        return _weighted(self.materialize(), w)
+
 
 @dataclass(eq=False)
 class Deferred:
@@ -116,6 +136,9 @@ class Deferred:
 
     def materialize(self):
         return self.make()
+
+    def weighted(self, w):
+        return _weighted(self.materialize(), w)
 
 
 @dataclass(eq=False)
@@ -133,6 +156,18 @@ class Features:
     dtype: torch.dtype
     device: torch.device
     meta: dict = field(default_factory=dict)
+
+    def weighted_sum(self, w: torch.Tensor) -> dict:
+        """{name: (K, *shape)} Σ_n w_n ∂f_k(x_n)/∂θ, w: (N,) — the probe's per-example check."""
+        out = {
+            n: torch.zeros(self.k, *s, dtype=self.dtype, device=self.device)
+            for n, s in self.shapes.items()
+        }
+        for use in self.uses:
+            for part, g in use.weighted(w):
+                dst = out[part.name] if part.rows is None else out[part.name][:, part.rows]
+                dst += g.reshape(dst.shape)
+        return out
 
     def per_example(self, names=None) -> dict:
         """{name: (N, K, *shape)} per-example gradients (summed over every use of the parameter)."""

@@ -353,3 +353,59 @@ def test_symmetric_psd_and_blocks_consistent(name):
     assert torch.allclose(k[: len(x1), len(x1) :], k12, rtol=1e-12, atol=1e-12 * k.abs().max())
     kc = empirical_ntk(model, xx, select_output=select, chunk_size=3)
     assert torch.allclose(kc, k, rtol=1e-12, atol=1e-12 * k.abs().max())
+
+
+class MixesExamples(nn.Module):
+    """Output of one example depends on the others (a batch mean): only torch.func is right."""
+
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = nn.Linear(5, 6), nn.Linear(6, 1)
+
+    def forward(self, x):
+        h = torch.tanh(self.a(x))
+        return self.b(h - 0.5 * h.mean(0, keepdim=True))
+
+
+class Flattened(nn.Module):
+    """Tokens flattened into the batch axis, example-major (rule applies) or position-major."""
+
+    def __init__(self, position_major):
+        super().__init__()
+        self.pm, self.a, self.b = position_major, nn.Linear(4, 6), nn.Linear(6, 1)
+
+    def forward(self, x):
+        n, t, d = x.shape
+        flat = x.transpose(0, 1).reshape(t * n, d) if self.pm else x.reshape(n * t, d)
+        h = torch.tanh(self.a(flat))
+        h = h.reshape(t, n, 6).transpose(0, 1) if self.pm else h.reshape(n, t, 6)
+        return self.b(h.mean(1))
+
+
+class InPlace(nn.Module):
+    """A layer output modified in place before the next layer (the recorded copy must not be)."""
+
+    def __init__(self):
+        super().__init__()
+        self.a, self.r, self.b = nn.Linear(5, 6), nn.ReLU(inplace=True), nn.Linear(6, 2)
+
+    def forward(self, x):
+        h = self.a(x)
+        h.add_(1.0)
+        return self.b(torch.tanh(self.r(h)))
+
+
+@pytest.mark.parametrize(
+    "model, x, fallback",
+    [
+        (MixesExamples(), _floats(6, 5), {"a.weight", "a.bias", "b.weight"}),
+        (Flattened(False), _floats(6, 3, 4), set()),
+        (Flattened(True), _floats(6, 3, 4), {"a.weight", "a.bias"}),
+        (InPlace(), _floats(6, 5), set()),
+    ],
+)
+def test_probe_sends_what_hooks_cannot_see_to_torch_func(model, x, fallback):
+    model = model.double()
+    paths = ntk_paths(model, x)
+    assert {k for k, v in paths.items() if v == "model torch.func"} == fallback
+    assert rel_err(empirical_ntk(model, x), reference_ntk(model, x)) < 1e-10
