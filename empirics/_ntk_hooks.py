@@ -215,6 +215,8 @@ def make_plan(model: nn.Module, x, params=None, select_output=None) -> Plan:
     canonical = {n: first[id(p)] for n, p in model.named_parameters(remove_duplicate=False)}
     p0 = next(iter(selected.values()))
     x = as_batch(x[:PROBE_ROWS] if hasattr(x, "__getitem__") else x, "x", p0.dtype, p0.device)
+    if x.shape[0] == 1:  # two rows (with different cotangents) show a wrong batch axis
+        x = torch.cat([x, x])
     hooked, attention, subtree = {}, {}, {}
     for _, m in model.named_modules():
         own = {k: first[id(p)] for k, p in m.named_parameters(recurse=False)}

@@ -163,7 +163,8 @@ def empirical_ntk(
     pick = output_picker(select_output)
     names = tuple(selected)
     if method in ("auto", "structured"):
-        plan = make_plan(model, x1, params, select_output)
+        probe = x1 if x2 is None or len(x1) >= 3 else torch.cat([x1, x2[:3]])
+        plan = make_plan(model, probe, params, select_output)
         if method == "structured" and plan.fallback:
             raise ValueError(
                 f"method='structured' cannot express parameters {list(plan.fallback)} with layer "

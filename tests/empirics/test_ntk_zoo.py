@@ -409,3 +409,10 @@ def test_probe_sends_what_hooks_cannot_see_to_torch_func(model, x, fallback):
     paths = ntk_paths(model, x)
     assert {k for k, v in paths.items() if v == "model torch.func"} == fallback
     assert rel_err(empirical_ntk(model, x), reference_ntk(model, x)) < 1e-10
+
+
+def test_probe_with_one_example_still_sees_the_batch_axis():
+    model = Flattened(True).double()
+    one, many = _floats(1, 3, 4), _floats(5, 3, 4, seed=1)
+    assert ntk_paths(model, one)["a.weight"] == "model torch.func"
+    assert rel_err(empirical_ntk(model, one, many), reference_ntk(model, one, many)) < 1e-10
