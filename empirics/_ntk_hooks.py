@@ -7,7 +7,7 @@ features (:mod:`._ntk_features`). BackPACK and nngeometry work the same way for 
 gradients and Gram matrices; unlike them, nothing here is trusted unchecked:
 
 * **Which parameters count.** Those with ``requires_grad=True`` (optionally a ``params=`` subset).
-* **Exactness guard.** :func:`make_plan` runs a probe on up to 3 examples (in float64 when the
+* **Exactness guard.** :func:`make_plan` runs a probe on 2 examples (in float64 when the
   model allows): the per-example gradient each rule gives for ``u·f(x_n)``, u a random
   cotangent, is compared with autograd on the *unmodified* model, one example alone at a time.
   A parameter used outside its layer's forward (``F.linear(x, self.lin.weight)``), an
@@ -59,7 +59,7 @@ __all__ = [
     "select_parameters",
 ]
 
-PROBE_ROWS = 3
+PROBE_ROWS = 2
 TOLERANCE = {torch.float64: 1e-9, torch.float32: 2e-3}
 
 
@@ -270,23 +270,28 @@ def _probe(plan: Plan, x) -> set:
     all change it."""
     n = x.shape[0]
     f = model_fn(plan.model, plan.pick)
-    try:
-        vals = plan.values(dtype=torch.float64)
-        xp = x.double() if x.is_floating_point() else x
-        with func_context():
-            n_out = f(vals, xp).shape[1]
-        tol = TOLERANCE[torch.float64]
-    except (RuntimeError, TypeError):  # a model that insists on its own dtype
-        vals, xp = plan.values(), x
-        with func_context():
-            n_out = f(vals, xp).shape[1]
-        tol = TOLERANCE.get(next(iter(vals.values())).dtype, 5e-2)
-    plan.n_out = n_out
     gen = torch.Generator().manual_seed(0)
+    drawn = {}
+
+    def cotangent(out):  # u, drawn once the number of outputs is known
+        u = torch.randn(1, n, out.shape[1], generator=gen, dtype=torch.float64)
+        drawn["u"] = u.to(out.device, out.dtype)
+        return drawn["u"]
+
+    for dtype in (torch.float64, None):  # float64 unless the model insists on its own dtype
+        vals = plan.values(dtype=dtype)
+        xp = x.double() if dtype is not None and x.is_floating_point() else x
+        try:
+            feats, failed = _features(plan, xp, vals, cotangent, whole_model=False, strict=False)
+            break
+        except (RuntimeError, TypeError):
+            if dtype is None:
+                raise
     some = vals[plan.names[0]]
-    u = torch.randn(1, n, n_out, generator=gen, dtype=torch.float64).to(some.device, some.dtype)
+    tol = TOLERANCE.get(some.dtype, 5e-2)
+    u = drawn["u"]
+    plan.n_out = u.shape[2]
     w = torch.randn(n, generator=gen, dtype=torch.float64).to(some.device, some.dtype)
-    feats, failed = _features(plan, xp, vals, cotangents=u, whole_model=False, strict=False)
     try:  # Σ_n w_n ∂(u_n·f(x_n))/∂θ as the rules attribute the batch to examples ...
         got = feats.weighted_sum(w)
     except (RuntimeError, Unsupported):
@@ -315,6 +320,8 @@ def _features(plan, x, vals, cotangents=None, whole_model=True, strict=True):
             if rec.unchanged():
                 break
     calls, failed = rec.calls, set(rec.failed)
+    if callable(cotangents):
+        cotangents = cotangents(out)
     k = out.shape[1] if cotangents is None else cotangents.shape[0]
     grads = _output_gradients(out, [c.z for c in calls], cotangents)
     uses = []

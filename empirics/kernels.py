@@ -163,7 +163,7 @@ def empirical_ntk(
     pick = output_picker(select_output)
     names = tuple(selected)
     if method in ("auto", "structured"):
-        probe = x1 if x2 is None or len(x1) >= 3 else torch.cat([x1, x2[:3]])
+        probe = x1 if x2 is None or len(x1) >= 2 else torch.cat([x1, x2[:1]])
         plan = make_plan(model, probe, params, select_output)
         if method == "structured" and plan.fallback:
             raise ValueError(
