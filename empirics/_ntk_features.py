@@ -159,14 +159,22 @@ class Features:
 
     def weighted_sum(self, w: torch.Tensor) -> dict:
         """{name: (K, *shape)} Σ_n w_n ∂f_k(x_n)/∂θ, w: (N,) — the probe's per-example check."""
-        out = {
-            n: torch.zeros(self.k, *s, dtype=self.dtype, device=self.device)
-            for n, s in self.shapes.items()
-        }
+        out, owned = {}, set()
         for use in self.uses:
             for part, g in use.weighted(w):
-                dst = out[part.name] if part.rows is None else out[part.name][:, part.rows]
+                name, shape = part.name, (self.k, *self.shapes[part.name])
+                if part.rows is None and name not in out:
+                    out[name] = g.reshape(shape)
+                    continue
+                if name not in owned:
+                    base = out.get(name)
+                    out[name] = g.new_zeros(shape) if base is None else base.clone()
+                    owned.add(name)
+                dst = out[name] if part.rows is None else out[name][:, part.rows]
                 dst += g.reshape(dst.shape)
+        for name, s in self.shapes.items():
+            if name not in out:
+                out[name] = torch.zeros(self.k, *s, dtype=self.dtype, device=self.device)
         return out
 
     def per_example(self, names=None) -> dict:

@@ -301,10 +301,12 @@ def _probe(plan: Plan, x) -> set:
         loss = sum(w[r] * (f(vals, xp[r : r + 1]) * u[0, r]).sum() for r in range(n))
         want = torch.autograd.grad(loss, leaves, allow_unused=True)
     want = [torch.zeros_like(v) if g is None else g for v, g in zip(leaves, want)]
-    floor = tol * 1e-6 * max(float(g.abs().max()) for g in want)
-    for k, a, b in zip(plan.names, (got[k][0] for k in plan.names), want):
-        err, ref = float((a - b).norm()), max(float(a.norm()), float(b.norm()))
-        if err > tol * ref + floor:
+    norms = [
+        (float(a.norm()), float(b.norm())) for a, b in zip((got[k][0] for k in plan.names), want)
+    ]
+    floor = tol * 1e-6 * max(max(pair) for pair in norms)
+    for k, b, (na, nb) in zip(plan.names, want, norms):
+        if float((got[k][0] - b).norm()) > tol * max(na, nb) + floor:
             failed.add(k)
     return failed
 
