@@ -39,7 +39,10 @@ test: $(VENV)/.stamp-test
 test-jax: .venv-jax/.stamp
 	.venv-jax/bin/python -m pytest -q tests/empirics/test_kernels_nt.py tests/theory/test_kernels.py
 
+# nngeometry (the bench extra) without its unused torchvision dependency; neural-tangents columns
+# appear when run from .venv-jax: .venv-jax/bin/python benchmarks/ntk.py
 bench: $(VENV)/.stamp-base
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps nngeometry==0.4
 	$(PY) benchmarks/ntk.py --quick
 
 clean:

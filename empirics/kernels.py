@@ -1,7 +1,11 @@
 """Kernel views of a torch model: empirical NTK, kernel drift (lazy vs rich), path kernel; claims.
 
-``empirical_ntk(model, x1, x2)`` works for any ``torch.nn.Module``; see :mod:`._ntk_methods` for the
-vector-output convention (trace over outputs by default, like neural-tangents' ``trace_axes=(-1,)``).
+``empirical_ntk(model, x1, x2)`` works for any ``torch.nn.Module``. The kernel is over the
+parameters with ``requires_grad=True`` (or a ``params=`` subset of them) in every method; vector
+outputs are summed over by default (``outputs="trace"``, O times neural-tangents'
+``trace_axes=(-1,)``, which averages) or kept (``outputs="full"``). The structured path lives in
+:mod:`._ntk_hooks` (layer hooks and rules, checked on a probe), the torch.func methods in
+:mod:`._ntk_func`; docs/kernels.md says what each supports and how memory scales.
 """
 
 from __future__ import annotations
@@ -12,19 +16,32 @@ import numpy as np
 import torch
 from torch import nn
 
-from kernelcap.empirics._ntk_methods import (
-    NTKLinear,
-    jacobian_block,
-    ntvp_block,
-    structured_block,
-    structured_layers,
+from kernelcap.empirics._ntk_blocks import assemble
+from kernelcap.empirics._ntk_features import Dense, Features, Part, cross_kernel
+from kernelcap.empirics._ntk_func import func_context, jacobian_features, model_fn, ntvp_block
+from kernelcap.empirics._ntk_hooks import batch_features, make_plan
+from kernelcap.empirics._ntk_input import (
+    METHODS,
+    as_batch,
+    check_model,
+    check_options,
+    check_pair,
+    output_picker,
+    select_parameters,
 )
+from kernelcap.empirics._ntk_layers import NTKLinear
 from kernelcap.runtime import resolve_device
 from kernelcap.theory.kernels import centered_alignment
 
-__all__ = ["empirical_ntk", "kernel_drift", "KernelDrift", "NTKLinear", "ntk_mlp", "METHODS"]
-
-METHODS = ("auto", "structured", "jacobian", "ntvp")
+__all__ = [
+    "empirical_ntk",
+    "kernel_drift",
+    "KernelDrift",
+    "NTKLinear",
+    "ntk_mlp",
+    "ntk_paths",
+    "METHODS",
+]
 
 
 def ntk_mlp(
@@ -68,35 +85,13 @@ class _Erf(nn.Module):
         return torch.erf(x)
 
 
-def _check_inputs(model, x1, x2):
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    p = next((p for p in model.parameters() if p.requires_grad), None)
-    if p is None:
-        raise ValueError("model has no trainable parameters, its NTK is zero")
-    xs = []
-    for name, x in (("x1", x1), ("x2", x2)):
-        if x is None:
-            xs.append(None)
-            continue
-        if not isinstance(x, torch.Tensor):
-            try:
-                x = torch.as_tensor(np.asarray(x, dtype=np.float64))
-            except (TypeError, ValueError) as err:
-                raise TypeError(
-                    f"{name} must be a tensor or array, got {type(x).__name__}"
-                ) from err
-        if x.ndim < 2:
-            raise ValueError(f"{name} must have a leading batch axis, got shape {tuple(x.shape)}")
-        if not torch.isfinite(x).all():
-            raise ValueError(f"{name} contains NaN or infinite values")
-        xs.append(x.to(dtype=p.dtype, device=p.device))
-    if xs[1] is not None and xs[1].shape[1:] != xs[0].shape[1:]:
-        raise ValueError(
-            f"x1 and x2 must have the same feature shape, got {tuple(xs[0].shape[1:])} "
-            f"and {tuple(xs[1].shape[1:])}"
-        )
-    return xs
+def _batches(model, x1, x2, params):
+    selected = select_parameters(model, params)
+    p0 = next(iter(selected.values()))
+    x1 = as_batch(x1, "x1", p0.dtype, p0.device)
+    x2 = None if x2 is None else as_batch(x2, "x2", p0.dtype, p0.device)
+    check_pair(x1, x2)
+    return selected, x1, x2
 
 
 def empirical_ntk(
@@ -105,77 +100,134 @@ def empirical_ntk(
     x2=None,
     *,
     method: str = "auto",
-    chunk_size: int | None = None,
     outputs: str = "trace",
+    params=None,
+    select_output=None,
+    chunk_size: int | None = None,
+    out=None,
+    progress: bool | None = None,
 ) -> torch.Tensor:
-    r"""Empirical neural tangent kernel Θ(x1, x2) = Σ_params J(x1) J(x2)ᵀ of ``model`` at its weights.
+    r"""Empirical neural tangent kernel Θ(x1, x2) = Σ_θ ∂f(x1)/∂θ · ∂f(x2)/∂θ of ``model``.
 
-    Methods (all agree to float tolerance):
+    The sum runs over the parameters θ with ``requires_grad=True`` (or the ``params`` subset),
+    at the model's current weights, which are not changed. For O outputs,
+    Θ(x, x') = Σ_o Σ_θ ∂f_o(x)/∂θ ∂f_o(x')/∂θ with ``outputs="trace"`` (Jacot et al. 2018), and
+    Θ_{oo'}(x, x') = Σ_θ ∂f_o(x)/∂θ ∂f_{o'}(x')/∂θ with ``outputs="full"``.
 
-    * ``"structured"``: for ``nn.Sequential`` stacks of ``nn.Linear``/``NTKLinear`` and elementwise
-      activations, Θ = Σ_l (Δ_l Δ_lᵀ) ⊙ (c_w² A_{l−1}A_{l−1}ᵀ + c_b²), with A_{l−1} the layer's input,
-      Δ_l = ∂f/∂z_l and c_w, c_b the weight and bias factors — no per-example gradient is formed.
-    * ``"jacobian"``: per-example Jacobians through ``torch.func.jacrev`` and contraction (any module).
-    * ``"ntvp"``: NTK-vector products J(x1)[J(x2)ᵀe] through ``torch.func.vjp``/``jvp`` (any module).
-    * ``"auto"``: structured when every parametrized layer supports it, else jacobian.
+    Methods (all exact; tested against ``vmap(jacrev)`` on a zoo of architectures):
+
+    * ``"auto"`` (default) = ``"structured"`` with per-parameter fallbacks: layer hooks record
+      each parametrized layer's input and output gradient in one batched forward and O backward
+      passes; rules for Linear (over any token axes), Conv1d/2d, Embedding, MultiheadAttention,
+      LayerNorm/RMSNorm/GroupNorm/BatchNorm give each layer's contribution by the Gram identity
+      Σ_{t,s} (g_t·g'_s)(a_t·a'_s) or from materialized per-example gradients, whichever is
+      cheaper (Novak et al. 2022). A layer without a rule gets torch.func on that layer alone; a
+      parameter whose rule fails a one-time probe against autograd (used outside its layer,
+      shared in an unsupported way) gets torch.func on the whole model. See :func:`ntk_paths`.
+    * ``"structured"``: the same, but refuses (ValueError) when a parameter needs the
+      whole-model fallback.
+    * ``"jacobian"``: per-example Jacobians by ``vmap(jacrev)``, then contracted.
+    * ``"ntvp"``: NTK-vector products J(x1)[J(x2)ᵀe] by ``vjp`` and ``jvp`` (no Jacobian stored).
 
     Args:
-        model: any ``torch.nn.Module`` mapping (N, ...) to (N,) or (N, O); its weights are not changed.
-        x1: (N1, ...) inputs. x2: (N2, ...) inputs, or None for x1 (the kernel is then symmetric).
-        chunk_size: rows of x1 and x2 per block (None: whole); memory is O(chunk·width) for
-            structured and O(chunk·params) for the torch.func methods.
-        outputs: ``"trace"`` → (N1, N2) summed over outputs (O × neural-tangents' ``trace_axes=(-1,)``,
-            which averages);
-            ``"full"`` → (N1, N2, O, O).
+        model: a ``torch.nn.Module`` in eval mode (train-mode BatchNorm or Dropout are refused),
+            mapping (N, ...) to (N,) or (N, ...) — one output row per example.
+        x1: (N1, ...) inputs; floating inputs are cast to the parameters' dtype, integer inputs
+            (token ids) pass through uncast. x2: (N2, ...) inputs, or None for x1 (symmetric).
+        method: ``"auto"``, ``"structured"``, ``"jacobian"`` or ``"ntvp"``.
+        outputs: ``"trace"`` → (N1, N2); ``"full"`` → (N1, N2, O, O).
+        params: which trainable parameters count: None (all), a name, module prefix or glob, a
+            list of them (``params="fc3"``: the last layer only, the conjugate / after-kernel),
+            or a predicate ``(name, parameter) -> bool``.
+        select_output: for a model returning a tuple, list or dict: the index or key of the
+            output to use, or a callable applied to the model's output.
+        chunk_size: rows of x1 and x2 per block (None: one block). Memory is that of two
+            chunks' layer activations and output gradients plus one (chunk × chunk) block —
+            materialized per-example gradients are formed one layer at a time — instead of
+            O(N × all parameters).
+        out: path of an ``.npy`` file to write the kernel to (memory-mapped, so kernels larger
+            than RAM work with ``chunk_size``); the result is then backed by that file.
+        progress: progress bar over blocks (None: only on a terminal, when there are several).
 
     Returns:
-        A tensor on the model's device and in its dtype.
+        A tensor (N1, N2) or (N1, N2, O, O) in the parameters' dtype, on their device (on the
+        CPU and backed by ``out`` when given).
 
-    References: Jacot et al. 2018; Novak et al., "Fast finite width neural tangent kernel", ICML 2022.
+    References: Jacot, Gabriel & Hongler, "Neural tangent kernel", NeurIPS 2018; Novak, Sohl-
+    Dickstein & Schoenholz, "Fast finite width neural tangent kernel", ICML 2022.
     """
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    if outputs not in ("trace", "full"):
-        raise ValueError(f"outputs must be 'trace' or 'full', got {outputs!r}")
-    x1, x2 = _check_inputs(model, x1, x2)
-    if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size < 1):
-        raise ValueError(f"chunk_size must be a positive int or None, got {chunk_size!r}")
-    layers = structured_layers(model)
-    if method == "structured" and layers is None:
-        raise ValueError(
-            "method='structured' needs an nn.Sequential of Linear layers and elementwise "
-            "activations; use method='jacobian' or 'ntvp' for this model"
-        )
-    if method == "auto":
-        method = "structured" if layers is not None else "jacobian"
+    check_options(method, outputs, chunk_size, out, progress)
+    check_model(model)
+    selected, x1, x2 = _batches(model, x1, x2, params)
     full = outputs == "full"
-    if method == "structured":
-        block = lambda a, b: structured_block(layers, a, b, full)  # noqa: E731
-    else:
-        fn = jacobian_block if method == "jacobian" else ntvp_block
-        block = lambda a, b: fn(model, a, b, full)  # noqa: E731
-    symmetric = x2 is None
-    xb = x1 if symmetric else x2
-    c = chunk_size or max(len(x1), len(xb))
-    if c >= len(x1) and c >= len(xb):
-        return block(x1, None if symmetric else x2).detach()
-    rows = []
-    for i in range(0, len(x1), c):
-        cols = []
-        for j in range(0, len(xb), c):
-            if symmetric and j < i:
-                cols.append(None)  # filled from the transpose below
-                continue
-            cols.append(
-                block(x1[i : i + c], None if (symmetric and i == j) else xb[j : j + c]).detach()
+    pick = output_picker(select_output)
+    names = tuple(selected)
+    if method in ("auto", "structured"):
+        probe = x1 if x2 is None or len(x1) >= 2 else torch.cat([x1, x2[:1]])
+        plan = make_plan(model, probe, params, select_output)
+        if method == "structured" and plan.fallback:
+            raise ValueError(
+                f"method='structured' cannot express parameters {list(plan.fallback)} with layer "
+                "rules (they are used outside a supported layer's forward, or the model mixes "
+                "examples); method='auto' computes them with torch.func"
             )
-        rows.append(cols)
-    if symmetric:
-        for bi, cols in enumerate(rows):
-            for bj in range(bi):
-                t = rows[bj][bi]
-                cols[bj] = t.transpose(0, 1) if not full else t.permute(1, 0, 3, 2)
-    return torch.cat([torch.cat(cols, dim=1) for cols in rows], dim=0)
+
+        def features(xc):
+            return batch_features(plan, xc)
+
+        def contract(fa, fb):
+            return cross_kernel(fa, fb, full)
+
+    elif method == "jacobian":
+        f = model_fn(model, pick)
+        vals = {k: p.detach() for k, p in model.named_parameters()}
+        shapes = {k: tuple(p.shape) for k, p in selected.items()}
+
+        def features(xc):
+            with func_context():
+                jac = _guard("jacobian", jacobian_features, f, vals, names, xc)
+            uses = [Dense(Part(k, shapes[k]), jac[k].detach()) for k in names]
+            k_out = uses[0].d.shape[1]
+            return Features(xc.shape[0], k_out, uses, shapes, uses[0].d.dtype, uses[0].d.device)
+
+        def contract(fa, fb):
+            return cross_kernel(fa, fb, full)
+
+    else:
+        f = model_fn(model, pick)
+        vals = {k: p.detach() for k, p in model.named_parameters()}
+
+        def features(xc):
+            return xc
+
+        def contract(a, b):
+            with func_context():
+                return _guard("ntvp", ntvp_block, f, vals, names, a, None if b is a else b, full)
+
+    return assemble(
+        features, contract, x1, x2, chunk=chunk_size, full=full, out=out, progress=progress
+    )
+
+
+def _guard(method, fn, *args):
+    try:
+        return fn(*args)
+    except (RuntimeError, NotImplementedError) as err:
+        raise RuntimeError(
+            f"method={method!r} cannot differentiate this model with torch.func ({err}); "
+            "method='auto' may handle it"
+        ) from err
+
+
+def ntk_paths(model: nn.Module, x, *, params=None, select_output=None) -> dict[str, str]:
+    """How ``empirical_ntk(..., method="auto")`` computes each parameter's contribution.
+
+    Returns {name: path} for the parameters that count, with path ``"layer rule"`` (hooks and a
+    per-layer rule: the fast path), ``"module torch.func"`` (a layer without a rule: torch.func
+    on that layer alone) or ``"model torch.func"`` (the parameter failed the probe against
+    autograd: ``vmap(jacrev)`` through the whole model). ``x``: (N, ...) example inputs.
+    """
+    return dict(make_plan(model, x, params, select_output).paths)
 
 
 @dataclass(frozen=True)
@@ -201,17 +253,34 @@ def kernel_drift(
     y=None,
     *,
     method: str = "auto",
+    params=None,
+    select_output=None,
     chunk_size: int | None = None,
 ) -> KernelDrift:
-    """Relative Frobenius change of the empirical NTK from ``model_a`` to ``model_b`` on inputs ``x``.
+    """Relative Frobenius change of the empirical NTK from ``model_a`` to ``model_b`` on ``x``.
+
+    Both kernels are over the same parameters: those with ``requires_grad=True`` (or the
+    ``params`` subset, chosen by name in each model), as in :func:`empirical_ntk`.
 
     Args:
         model_a, model_b: the same network at two points of training (e.g. init and end).
-        x: (N, ...) inputs. y: optional (N,) or (N, O) labels (class indices of shape (N,) with integer
-            dtype are one-hot encoded) for the kernel-label alignment.
+        x: (N, ...) inputs. y: optional (N,) or (N, O) labels (class indices of shape (N,) with
+            integer dtype are one-hot encoded) for the kernel-label alignment.
+        method, params, select_output, chunk_size: as in :func:`empirical_ntk`.
     """
-    ka = empirical_ntk(model_a, x, method=method, chunk_size=chunk_size).double().cpu()
-    kb = empirical_ntk(model_b, x, method=method, chunk_size=chunk_size).double().cpu()
+    for name, m in (("model_a", model_a), ("model_b", model_b)):
+        if not isinstance(m, nn.Module):
+            raise TypeError(f"{name} must be a torch.nn.Module, got {type(m).__name__}")
+    names_a = list(select_parameters(model_a, params))
+    names_b = list(select_parameters(model_b, params))
+    if names_a != names_b:
+        raise ValueError(
+            "model_a and model_b must have the same trainable parameters (names), got "
+            f"{len(names_a)} and {len(names_b)}: {sorted(set(names_a) ^ set(names_b))[:6]}"
+        )
+    kw = dict(method=method, params=params, select_output=select_output, chunk_size=chunk_size)
+    ka = empirical_ntk(model_a, x, **kw).double().cpu()
+    kb = empirical_ntk(model_b, x, **kw).double().cpu()
     for name, k in (("model_a", ka), ("model_b", kb)):
         if not torch.isfinite(k).all():
             raise ValueError(f"{name}'s NTK is not finite (did its training diverge?)")
