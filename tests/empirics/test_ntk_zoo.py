@@ -17,6 +17,15 @@ from kernelcap.empirics.kernels import NTKLinear, empirical_ntk, ntk_paths
 METHODS = ("auto", "structured", "jacobian", "ntvp")
 
 
+@pytest.fixture(autouse=True)
+def layer_rules_at_any_size(monkeypatch):
+    """The zoo is tiny, and "auto" computes tiny kernels with torch.func; these tests are about
+    the layer rules and their fallbacks, so "auto" takes them here at every size."""
+    import kernelcap.empirics.kernels as kernels
+
+    monkeypatch.setattr(kernels, "SMALL_PROBLEM", -1)
+
+
 def reference_ntk(model, x1, x2=None, full=False, pick=None):
     """Σ_θ J(x1) J(x2)ᵀ over trainable θ, Jacobians of f(x_n) computed one example at a time."""
     x2 = x1 if x2 is None else x2
@@ -416,3 +425,52 @@ def test_probe_with_one_example_still_sees_the_batch_axis():
     one, many = _floats(1, 3, 4), _floats(5, 3, 4, seed=1)
     assert ntk_paths(model, one)["a.weight"] == "model torch.func"
     assert rel_err(empirical_ntk(model, one, many), reference_ntk(model, one, many)) < 1e-10
+
+
+class _Square(torch.autograd.Function):
+    """An autograd.Function in the old style (no setup_context): torch.func refuses it."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * x
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return 2 * x * g
+
+
+class OldStyleFunction(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin, self.head = nn.Linear(5, 8), nn.Linear(8, 1)
+
+    def forward(self, x):
+        return self.head(_Square.apply(torch.tanh(self.lin(x))))
+
+
+def test_auto_uses_torch_func_for_tiny_problems_and_layer_rules_when_it_cannot(monkeypatch):
+    import kernelcap.empirics.kernels as kernels
+
+    monkeypatch.setattr(kernels, "SMALL_PROBLEM", 2**19)
+    model, x1, x2, select, pick = build("weight-used-outside")
+    calls = []
+    real = kernels._kernel
+    monkeypatch.setattr(kernels, "_kernel", lambda *a: calls.append(a[4]) or real(*a))
+    ref = reference_ntk(model, x1, x2, pick=pick)
+    assert rel_err(empirical_ntk(model, x1, x2), ref) < 1e-10 and calls == ["jacobian"]
+    torch.manual_seed(0)
+    odd = OldStyleFunction().double().eval()
+    x = _floats(6, 5, seed=3)
+    with pytest.raises(RuntimeError, match="method='jacobian'"):
+        empirical_ntk(odd, x, method="jacobian")
+    calls.clear()
+    k = empirical_ntk(odd, x)
+    assert calls == ["jacobian", "auto"]
+    rows = []  # plain autograd, one example at a time
+    for xi in x:
+        grads = torch.autograd.grad(odd(xi[None]).sum(), list(odd.parameters()))
+        rows.append(torch.cat([g.reshape(-1) for g in grads]))
+    j = torch.stack(rows)
+    assert rel_err(k, j @ j.T) < 1e-10
