@@ -8,6 +8,7 @@ MODULES: tuple[str, ...] = (
     "grokking_decay_law",
     "grokking_transformer",
     "hopfield",
+    "kernels",
     "memorization",
     "sparse_parity",
     "sparsity",
