@@ -97,15 +97,22 @@ class _Base:
         if self.state is None:
             self.state = grads.new_zeros(self.n_train, grads.shape[1])
             self.seen = torch.zeros(self.n_train, dtype=torch.bool, device=grads.device)
+            self.rows = torch.arange(self.n_train, device=grads.device)
         self.state.mul_(keep)
-        self.state.index_add_(0, idx, grads * add)
+        uniform = bool((add == add[0]).all())
+        full = idx.shape[0] == self.n_train and bool((idx == self.rows).all())
+        if full:  # a full batch in order: no scatter (index_add_ is slow on CPU)
+            self.state.add_(grads, alpha=float(add[0])) if uniform else self.state.add_(grads * add)
+        else:
+            src = grads if uniform else grads * add
+            self.state.index_add_(0, idx, src, alpha=float(add[0]) if uniform else 1.0)
         self.decay_state = keep * self.decay_state + add * d_decay
         self.seen[idx] = True
 
     def state_rows(self):
         """(rows, index) of the examples seen so far (the other rows of the state are zero)."""
         if bool(self.seen.all()):
-            return self.state, torch.arange(self.n_train, device=self.state.device)
+            return self.state, self.rows
         index = torch.nonzero(self.seen).squeeze(1)
         return self.state[index], index
 

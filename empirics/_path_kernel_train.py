@@ -9,6 +9,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from kernelcap.runtime import single_cpu_thread
+
 if TYPE_CHECKING:
     from kernelcap.empirics.path_kernel import PathKernelRecorder
 
@@ -88,12 +90,12 @@ def train_with_path_kernel(
     opt = torch.optim.SGD(params, lr=float(lr))
     rec = PathKernelRecorder(model, opt, xt, loss_fn=loss_fn, n_train=n, quad_nodes=quad_nodes)
     gen = torch.Generator().manual_seed(int(seed))
-    for _ in range(int(steps)):
-        idx = (
-            torch.arange(n) if batch_size is None else torch.randperm(n, generator=gen)[:batch_size]
-        )
-        xb, yb = x[idx.to(device)], y[idx.to(device)]
-        opt.zero_grad()
-        loss_fn(model(xb), yb).mean().backward()
-        rec.step(xb, yb, idx)
+    with single_cpu_thread(device):  # small per-step tensors: threads cost more than they gain
+        for _ in range(int(steps)):
+            idx = torch.arange(n) if batch_size is None else torch.randperm(n, generator=gen)
+            idx = idx[:batch_size]
+            xb, yb = x[idx.to(device)], y[idx.to(device)]
+            opt.zero_grad()
+            loss_fn(model(xb), yb).mean().backward()
+            rec.step(xb, yb, idx)
     return rec

@@ -293,7 +293,9 @@ class PathKernelRecorder:
                 "no trainable parameter has a .grad: call loss.backward() before rec.step()"
             )
         loss, out_grad = self._loss_grad(x, y)
-        g = per_example_grads(self.space, self.theta, x, out_grad) * active
+        g = per_example_grads(self.space, self.theta, x, out_grad)
+        if not bool(active.all()):
+            g = g * active
         scale = float(g.norm(dim=1).sum()) + torch.finfo(self.dtype).tiny
         mismatch = float((g.sum(0) - grad).norm()) / scale
         if mismatch > self.rtol:
@@ -336,9 +338,7 @@ class PathKernelRecorder:
         forms = (self.quad_nodes > 0) + self.first_order
         method = self.method
         if method == "auto":
-            nodes = self.quad_nodes + self.first_order
-            m = self.x_test.shape[0]
-            method = choose_method(m, self.n_out, n_dirs, nodes, forms, self.space.size)
+            method = choose_method(self.n_out, n_dirs, self.quad_nodes + self.first_order, forms)
         feats = SegmentFeatures(
             self.space,
             self.theta,
@@ -352,6 +352,7 @@ class PathKernelRecorder:
         results = feats.dot([(r, s) for r, _, s in terms] + [(extra, None)])
         if self._acc is None:
             m, n = self.x_test.shape[0], self.n_train
+            self._rows = torch.arange(n, device=self.device)
             z = self.f0.new_zeros
             self._acc = {
                 f: {"c": z(m, self.n_out, n), "w": z(m, self.n_out), "r": z(m, self.n_out)}
@@ -362,7 +363,11 @@ class PathKernelRecorder:
                 continue
             acc, col = self._acc[form], 0
             for rows, index, _ in terms:
-                acc["c"].index_add_(2, index, res[:, :, col : col + rows.shape[0]])
+                block = res[:, :, col : col + rows.shape[0]]
+                if index.shape[0] == self.n_train and bool((index == self._rows).all()):
+                    acc["c"].add_(block)  # every row, in order: no scatter
+                else:
+                    acc["c"].index_add_(2, index, block)
                 col += rows.shape[0]
             acc["w"] += res[:, :, col]
             acc["r"] += res[:, :, col + 1]
