@@ -92,6 +92,11 @@ class _Base:
     def before_step(self) -> None:
         pass
 
+    def after_step(self, theta, grads, idx, active, grads_sum) -> Update:
+        """The update just taken, from θ_s, the batch's per-example gradients (B, P) with rows
+        ``idx``, the coordinates that had a ``.grad`` and Σ_i g_i."""
+        raise NotImplementedError
+
     def _state_update(self, keep, add, grads, idx, d_decay):
         """state ← keep ⊙ state; state[idx] += add ⊙ grads; the decay state likewise."""
         if self.state is None:
@@ -128,14 +133,14 @@ class _SGD(_Base):
         ]
         self.first = self.space.per_param(first)
 
-    def after_step(self, theta, grads, idx, active) -> Update:
+    def after_step(self, theta, grads, idx, active, grads_sum) -> Update:
         act = active.to(theta.dtype)
         lr, wd = self.hyper("lr") * act, self.hyper("weight_decay")
         d_decay = wd * theta * act
         if not self.needs_state:
             terms = [(grads, idx, -lr)]
             decay = -lr * d_decay
-            return Update(terms, decay, -lr * grads.sum(0) + decay)
+            return Update(terms, decay, -lr * grads_sum + decay)
         mu, damp = self.hyper("momentum"), self.hyper("dampening")
         nest = self.hyper("nesterov", lambda v: float(bool(v)))
         has_mu = (mu != 0).to(theta.dtype)
@@ -148,7 +153,7 @@ class _SGD(_Base):
         rows, index = self.state_rows()
         terms = [(grads, idx, -lr * a), (rows, index, -lr * c)]
         decay = -lr * (a * d_decay + c * self.decay_state)
-        predicted = -lr * (a * grads.sum(0) + c * rows.sum(0)) + decay
+        predicted = -lr * (a * grads_sum + c * rows.sum(0)) + decay
         return Update(terms, decay, predicted)
 
 
@@ -157,7 +162,7 @@ class _Adam(_Base):
     def needs_state(self) -> bool:
         return any(float(g["betas"][0]) != 0 for g in self.opt.param_groups)
 
-    def after_step(self, theta, grads, idx, active) -> Update:
+    def after_step(self, theta, grads, idx, active, grads_sum) -> Update:
         act = active.to(theta.dtype)
         lr, wd = self.hyper("lr") * act, self.hyper("weight_decay")
         b1 = self.hyper("betas", lambda v: float(v[0]))
@@ -180,7 +185,7 @@ class _Adam(_Base):
         decoupled_part = -lr * wd * decoupled * theta
         if not self.needs_state:  # β1 = 0: m = d this step
             decay = scale * d_decay + decoupled_part
-            return Update([(grads, idx, scale)], decay, scale * grads.sum(0) + decay)
+            return Update([(grads, idx, scale)], decay, scale * grads_sum + decay)
         keep = torch.where(active, b1, torch.ones_like(b1))
         self._state_update(keep, (1 - b1) * act, grads, idx, d_decay)
         rows, index = self.state_rows()
