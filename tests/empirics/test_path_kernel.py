@@ -339,3 +339,22 @@ def test_bad_inputs_raise_named_errors():
     drop = nn.Sequential(nn.Linear(D, 4), nn.Dropout(0.5)).double()
     with pytest.raises(ValueError, match="training mode"):
         PathKernelRecorder(drop, torch.optim.SGD(drop.parameters(), 0.1), xt, loss_fn=_mse)
+
+
+def test_record_grokking_margin_parts_add_up_to_the_net():
+    from kernelcap.empirics.grokking import ModularMLP
+    from kernelcap.empirics.grokking_path_kernel import _ModularMLP, record_grokking
+
+    run = record_grokking(7, embed=8, hidden=16, n_steps=6, n_test=4, n_log=3, every=3, seed=1)
+    km, rows = run.machine, np.arange(4)
+    f = km.f_trained - km.f_trained.mean(1, keepdims=True)
+    assert run.steps[-1] == 6 and run.margin_by_example.shape == (len(run.steps), 4, 20)
+    np.testing.assert_allclose(run.margin[-1], f[rows, run.y_test].mean(), rtol=0.05)
+    np.testing.assert_allclose(run.margin_by_example.sum(-1).mean(-1), run.margin_examples, 1e-5)
+    assert np.all((0 < run.participation) & (run.participation <= 1))
+    assert np.all((0 <= run.decay_share) & (run.decay_share <= 1)) and run.relative_error[-1] < 0.05
+    x = torch.tensor(run.x_test)
+    w = [np.random.default_rng(0).standard_normal(s) for s in [(7, 8), (8, 16), (16, 7)]]
+    assert torch.equal(ModularMLP(*w)(x), _ModularMLP(*w)(x))  # the one-hot lookup is exact
+    with pytest.raises(ValueError, match="n_test"):
+        record_grokking(7, n_test=100, n_steps=1)
