@@ -180,8 +180,7 @@ class PathKernelRecorder:
         self.x_test = as_tensor("x_test", x_test, self.device, self.dtype)
         self._check_mode()
         self.theta = self.space.flat()
-        with torch.no_grad():
-            f0 = self.space.forward(self.theta, self.x_test)
+        f0 = self._evaluate("x_test", self.x_test)
         if f0.ndim < 1 or f0.shape[0] != self.x_test.shape[0]:
             raise ValueError(
                 f"x_test: model output has shape {tuple(f0.shape)}, "
@@ -220,9 +219,17 @@ class PathKernelRecorder:
             self.n_train = self._dec.n_train = x.shape[0]
         return x, y, check_idx(idx, x.shape[0], self.n_train, self.device)
 
-    def _loss_grad(self, x, y):
+    def _evaluate(self, name, x):
+        """f(x; θ) without grad; a model that cannot take x raises a ValueError naming it."""
         with torch.no_grad():
-            out = self.space.forward(self.theta, x)
+            try:
+                return self.space.forward(self.theta, x)
+            except (RuntimeError, IndexError) as err:
+                msg = f"{name} of shape {tuple(x.shape)}: the model fails on it ({err})"
+                raise ValueError(msg) from err
+
+    def _loss_grad(self, x, y):
+        out = self._evaluate("x", x)
         if out.ndim < 1 or out.shape[0] != x.shape[0] or tuple(out.shape[1:]) != self.out_shape:
             raise ValueError(
                 f"x: model output {tuple(out.shape)} does not match x_test's "

@@ -301,7 +301,7 @@ def test_bad_inputs_raise_named_errors():
         PathKernelRecorder(m, adam, xt.float(), loss_fn=_mse)
     with pytest.raises(ValueError, match="x_test"):
         PathKernelRecorder(m, adam, xt * float("nan"), loss_fn=_mse)
-    with pytest.raises(RuntimeError):  # wrong feature size: the model itself refuses
+    with pytest.raises(ValueError, match="x_test of shape"):  # the model refuses its shape
         PathKernelRecorder(m, adam, _data(NT, d=D + 1), loss_fn=_mse)
     with pytest.raises(ValueError, match="quad_nodes"):
         PathKernelRecorder(m, adam, xt, loss_fn=_mse, quad_nodes=-1)
@@ -320,6 +320,8 @@ def test_bad_inputs_raise_named_errors():
             rec.step(x[:4], y[:4], idx)
     with pytest.raises(ValueError, match="idx is required"):
         rec.step(x[:4], y[:4])
+    with pytest.raises(ValueError, match="x of shape"):
+        rec.step(_data(4, d=D + 1), y[:4], [0, 1, 2, 3])
     with pytest.raises(TypeError, match="x has dtype"):
         rec.step(x[:4].float(), y[:4], [0, 1, 2, 3])
     with pytest.raises(ValueError, match="loss_fn must return"):
