@@ -407,7 +407,7 @@ def _power_line(x, y, exponent):
 # ----------------------------------------------------------------------------- claims
 
 from kernelcap._legacy import Check, Evidence, claim  # noqa: E402
-from kernelcap.empirics._path_kernel import kernel_machine, train_with_path_kernel  # noqa: E402
+from kernelcap.empirics.path_kernel import train_with_path_kernel  # noqa: E402
 from kernelcap.theory.kernels import linearized_prediction, ntk_kernel  # noqa: E402
 
 
@@ -458,19 +458,19 @@ def path_exact(config, rt):
     run = train_with_path_kernel(
         m, x, y, xt, lr=config["lr"], steps=config["steps"], quad_nodes=config["quad_nodes"]
     )
-    km = kernel_machine(run, "exact")
+    km = run.kernel_machine("exact")
     from kernelcap.plotting import claim_figure, plot_measured, plot_theory
 
     fig, ax = claim_figure("kernels.path-exact", f"relative error {km.relative_error:.2e}")
-    lim = [float(run.f_test.min()), float(run.f_test.max())]
+    lim = [float(km.f_trained.min()), float(km.f_trained.max())]
     plot_theory(ax, lim, lim, label="kernel machine = net")
-    plot_measured(ax, km.outputs[:, 0], run.f_test[:, 0], label="test points")
+    plot_measured(ax, km.reconstruction[:, 0], km.f_trained[:, 0], label="test points")
     ax.set_xlabel(r"kernel machine $f_0(x)+\sum_{s,i} a_{s,i}K_s(x,x_i)$")
     ax.set_ylabel(r"trained net $f_T(x)$")
     ax.legend(fontsize=8)
     rows = [
         {"test_index": i, "predicted": float(p), "measured": float(f), "spread": float("nan")}
-        for i, (p, f) in enumerate(zip(km.outputs[:, 0], run.f_test[:, 0]))
+        for i, (p, f) in enumerate(zip(km.reconstruction[:, 0], km.f_trained[:, 0]))
     ]
     return Evidence(
         rows=rows,
@@ -489,7 +489,7 @@ def path_exact(config, rt):
         extras={
             "relative_error": km.relative_error,
             "max_abs_error": km.max_abs_error,
-            "first_order_relative_error": kernel_machine(run, "first_order").relative_error,
+            "first_order_relative_error": run.kernel_machine("first_order").relative_error,
         },
     )
 
@@ -527,7 +527,7 @@ def path_first_order(config, rt):
         run = train_with_path_kernel(
             m, x, y, xt, lr=float(lr), steps=int(round(config["time"] / lr)), quad_nodes=0
         )
-        errs.append(kernel_machine(run, "first_order").relative_error)
+        errs.append(run.kernel_machine("first_order").relative_error)
     errs = np.array(errs)
     slope, _ = _loglog_slope(lrs, errs, np.zeros_like(errs))
     line = _power_line(lrs, errs, 1.0)
