@@ -2,6 +2,8 @@
 
 Exit codes: 0 all claims pass (at every seed), 1 a claim failed or errored, 2 usage error or a run
 directory that cannot be used as asked (one line on stderr, before any claim runs), 130 Ctrl-C.
+
+Importing this module is light (no NumPy, no torch): worker processes import it first.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from kernelcap.registry import UnknownClaimError
+import kernelcap
 from kernelcap.runtime import SCALES, check_seed
 
 
@@ -24,6 +26,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="kernelcap", description="Run kernelcap's theory-vs-experiment claims.")
+    p.add_argument("--version", action="version", version=f"kernelcap {kernelcap.__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     ls = sub.add_parser("list", help="list registered claims with statements and sources")
@@ -91,7 +94,7 @@ def _usage_error(message: str) -> int:
 
 
 def cmd_list(args) -> int:
-    from kernelcap.registry import select
+    from kernelcap.registry import UnknownClaimError, select
 
     try:
         claims = select(args.patterns)
@@ -105,7 +108,7 @@ def cmd_list(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from kernelcap.registry import select
+    from kernelcap.registry import UnknownClaimError, select
     from kernelcap.rundir import RunDirError
     from kernelcap.runner import check
     from kernelcap.runtime import resolve_device
