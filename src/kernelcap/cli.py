@@ -1,7 +1,8 @@
 """Command line: ``kernelcap list | check | report`` (also ``python -m kernelcap``).
 
-Exit codes: 0 all claims pass (at every seed), 1 a claim failed or errored, 2 usage error or a run
-directory that cannot be used as asked (one line on stderr, before any claim runs), 130 Ctrl-C.
+Exit codes: 0 all claims pass (at every seed), 1 a claim failed or errored, 2 usage error, a claim
+module or entry point that cannot be loaded, or a run directory that cannot be used as asked (one
+line on stderr, before any claim runs), 130 Ctrl-C.
 
 Importing this module is light (no NumPy, no torch): worker processes import it first.
 """
@@ -31,6 +32,7 @@ def _parser() -> argparse.ArgumentParser:
 
     ls = sub.add_parser("list", help="list registered claims with statements and sources")
     ls.add_argument("patterns", nargs="*", help="claim ids or globs (default: all)")
+    _module_option(ls)
 
     ck = sub.add_parser(
         "check",
@@ -65,10 +67,23 @@ def _parser() -> argparse.ArgumentParser:
         help="replace a run (or records) in --out made with other settings instead of refusing",
     )
     ck.add_argument("--no-report", action="store_true", help="do not write index.html/summary.md")
+    _module_option(ck)
 
     rp = sub.add_parser("report", help="rebuild index.html and summary.md from a run directory")
     rp.add_argument("run_dir", type=Path)
+    _module_option(rp)
     return p
+
+
+def _module_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--module",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="also load the claims in MODULE's CLAIMS tuple, e.g. mypkg.claims (repeatable; "
+        "installed packages' 'kernelcap.claims' entry points load without it)",
+    )
 
 
 def _seed(text: str) -> int:
@@ -93,12 +108,22 @@ def _usage_error(message: str) -> int:
     return 2
 
 
+def _load(modules: list[str]) -> None:
+    """Register kernelcap's claims, installed packages' and those of ``--module`` (in order)."""
+    from kernelcap import registry
+
+    registry.load_all()
+    for name in modules:
+        registry.load_module(name)
+
+
 def cmd_list(args) -> int:
-    from kernelcap.registry import UnknownClaimError, select
+    from kernelcap.registry import ClaimLoadError, UnknownClaimError, select
 
     try:
+        _load(args.module)
         claims = select(args.patterns)
-    except UnknownClaimError as err:
+    except (ClaimLoadError, UnknownClaimError) as err:
         return _usage_error(str(err))
     for c in claims:
         print(c.id)
@@ -108,16 +133,17 @@ def cmd_list(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from kernelcap.registry import UnknownClaimError, select
+    from kernelcap.registry import ClaimLoadError, UnknownClaimError, select
     from kernelcap.rundir import RunDirError
     from kernelcap.runner import check
     from kernelcap.runtime import resolve_device
 
     try:
+        _load(args.module)
         claims = select(args.patterns) if args.patterns else None
         if args.device is not None:
             resolve_device(args.device)
-    except (UnknownClaimError, ValueError, TypeError) as err:
+    except (ClaimLoadError, UnknownClaimError, ValueError, TypeError) as err:
         return _usage_error(str(err))
     if args.resume and args.out is None:
         return _usage_error("--resume needs --out: the run directory to resume")
@@ -210,8 +236,13 @@ class _Table:
 
 
 def cmd_report(args) -> int:
+    from kernelcap.registry import ClaimLoadError
     from kernelcap.report import summarize, write_report
 
+    try:
+        _load(args.module)
+    except ClaimLoadError as err:
+        return _usage_error(str(err))
     try:
         summary = summarize(args.run_dir)
         html_path, md_path = write_report(args.run_dir, summary)
