@@ -1,8 +1,11 @@
-"""Claims of one's own: ``--module`` and the ``kernelcap.claims`` entry point.
+"""Claims of one's own: ``--module``, the ``kernelcap.claims`` entry point, ``claim_tests``.
 
 The worked example is the package in ``examples/user_claims`` (docs/user-claims.md).
 """
 
+import os
+import shutil
+import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -142,3 +145,62 @@ def test_bad_entry_point_exits_2_naming_it(
     assert needle in err and "distribution 'brokenpkg'" in err and len(err.splitlines()) == 1
     with pytest.raises(ClaimLoadError):  # the library says the same
         registry.all_claims()
+
+
+def test_claim_tests_fail_with_every_check_and_the_traceback(fresh_registry, tmp_path):
+    from kernelcap.testing import claim_tests
+    from tests.engine import _parallel_claims as pc
+
+    fn = claim_tests("tests.engine._parallel_claims")
+    (params,) = [m for m in fn.pytestmark if m.name == "parametrize"]
+    assert [c.id for c in params.args[1]] == [c.id for c in sorted(pc.CLAIMS, key=lambda c: c.id)]
+
+    class Request:
+        class config:  # noqa: N801 - stands in for pytest's config
+            @staticmethod
+            def getoption(name, default=None):
+                return default
+
+    claims = {c.id: c for c in pc.CLAIMS}
+    fn(claims["par.fast"], tmp_path / "a", Request)
+    with pytest.raises(pytest.fail.Exception) as info:
+        fn(claims["par.wrong"], tmp_path / "b", Request)
+    msg = str(info.value)
+    assert "par.wrong FAIL at scale=smoke, seed=0, device=cpu" in msg
+    assert "[FAIL] max |z| = 13.65" in msg and "(need <= 4): 4 standard errors" in msg
+    with pytest.raises(pytest.fail.Exception) as info:
+        fn(claims["par.raises"], tmp_path / "c", Request)
+    assert "the experiment raised:" in str(info.value)
+    assert "ValueError: boom from par.raises" in str(info.value)
+
+
+def test_the_example_installs_and_its_pytest_runs_its_claims(tmp_path):
+    """The worked example as a user has it: pip-installed (entry point), tested with pytest."""
+    src = tmp_path / "user_claims"
+    shutil.copytree(EXAMPLE, src, ignore=shutil.ignore_patterns("*.egg-info", "build"))
+    site = tmp_path / "site"
+    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index"]
+    pip += ["--no-build-isolation", "--target", str(site), str(src)]
+    done = subprocess.run(pip, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert (site / "mytheory-0.1.0.dist-info" / "entry_points.txt").exists()
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    shutil.rmtree(src / "src")  # what runs now is the installed copy
+    ran = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "kurtosis"],
+        cwd=src,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "1 passed, 1 deselected" in ran.stdout
+    from kernelcap.registry import ENTRY_POINTS
+
+    code = (
+        "import importlib.metadata as md; "
+        f"print([e.value for e in md.entry_points(group={ENTRY_POINTS!r})])"
+    )
+    found = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert found.stdout.strip() == "['mytheory.claims']"
