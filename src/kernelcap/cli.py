@@ -68,6 +68,24 @@ def _parser() -> argparse.ArgumentParser:
     )
     ck.add_argument("--no-report", action="store_true", help="do not write index.html/summary.md")
     _module_option(ck)
+    ck.add_argument(
+        "--executor",
+        choices=("inprocess", "processes", "dask"),
+        default="inprocess",
+        help="where claims run: here one after another (the default), in -j worker processes, "
+        "or on the dask cluster at --scheduler; records are written here as each finishes",
+    )
+    ck.add_argument(
+        "-j",
+        "--jobs",
+        type=_jobs,
+        help="worker processes for --executor processes (default: the CPUs available)",
+    )
+    ck.add_argument(
+        "--scheduler",
+        metavar="ADDR",
+        help="the dask scheduler's address for --executor dask, e.g. tcp://10.0.0.5:8786",
+    )
 
     rp = sub.add_parser("report", help="rebuild index.html and summary.md from a run directory")
     rp.add_argument("run_dir", type=Path)
@@ -84,6 +102,16 @@ def _module_option(p: argparse.ArgumentParser) -> None:
         help="also load the claims in MODULE's CLAIMS tuple, e.g. mypkg.claims (repeatable; "
         "installed packages' 'kernelcap.claims' entry points load without it)",
     )
+
+
+def _jobs(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"jobs must be an integer >= 1, got {text!r}")
+    return n
 
 
 def _seed(text: str) -> int:
@@ -134,19 +162,52 @@ def cmd_list(args) -> int:
 
 def cmd_check(args) -> int:
     from kernelcap.registry import ClaimLoadError, UnknownClaimError, select
-    from kernelcap.rundir import RunDirError
-    from kernelcap.runner import check
-    from kernelcap.runtime import resolve_device
 
     try:
         _load(args.module)
         claims = select(args.patterns) if args.patterns else None
-        if args.device is not None:
-            resolve_device(args.device)
-    except (ClaimLoadError, UnknownClaimError, ValueError, TypeError) as err:
+    except (ClaimLoadError, UnknownClaimError) as err:
         return _usage_error(str(err))
     if args.resume and args.out is None:
         return _usage_error("--resume needs --out: the run directory to resume")
+    if args.jobs is not None and args.executor != "processes":
+        return _usage_error("-j/--jobs is for --executor processes")
+    if (args.scheduler is not None) != (args.executor == "dask"):
+        return _usage_error(
+            "--executor dask needs --scheduler ADDR"
+            if args.scheduler is None
+            else "--scheduler is for --executor dask"
+        )
+    if args.executor != "dask" and args.device is not None:
+        from kernelcap.runtime import resolve_device
+
+        try:  # a cluster's workers resolve the device themselves
+            resolve_device(args.device)
+        except (ValueError, TypeError) as err:
+            return _usage_error(str(err))
+    client = None
+    if args.executor == "dask":
+        from kernelcap.parallel import dask_pool
+
+        try:
+            client, executor = dask_pool(args.scheduler)
+        except ValueError as err:
+            return _usage_error(str(err))
+        if not executor.n_workers:
+            print(f"kernelcap: waiting for a worker to join {args.scheduler}", file=sys.stderr)
+    else:
+        executor = args.executor
+    try:
+        return _check(args, claims, executor)
+    finally:
+        if client is not None:
+            client.close()
+
+
+def _check(args, claims, executor) -> int:
+    from kernelcap.rundir import RunDirError
+    from kernelcap.runner import check
+
     out = args.out or Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S")
     seeds = (args.seed,) if args.seed is not None else args.seeds
     table = _Table()
@@ -163,6 +224,8 @@ def cmd_check(args) -> int:
             report=not args.no_report,
             on_start=table.start,
             on_result=table.row,
+            executor=executor,
+            jobs=args.jobs,
         )
     except RunDirError as err:
         return _usage_error(str(err))
@@ -196,7 +259,8 @@ class _Table:
         n = len(plan.claims)
         print(
             f"kernelcap check: {n} claim(s), scale={s.scale}, device={s.device_kind}, "
-            f"seed{'s' if s.per_seed else ''}={format_seeds(s.seeds)}, out={plan.out_dir}",
+            f"seed{'s' if s.per_seed else ''}={format_seeds(s.seeds)}, out={plan.out_dir}"
+            + ("" if plan.where == "in-process" else f", on {plan.where}"),
             flush=True,
         )
         for note in plan.notes:

@@ -4,6 +4,7 @@ The worked example is the package in ``examples/user_claims`` (docs/user-claims.
 """
 
 import os
+import pickle
 import shutil
 import subprocess
 import sys
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from kernelcap import claims as own_claims
-from kernelcap import registry
+from kernelcap import parallel, registry
 from kernelcap.cli import main
 from kernelcap.registry import ClaimLoadError, Source
 from kernelcap.store import load_records
@@ -67,6 +68,12 @@ def test_entry_point_route_needs_no_option(fresh_registry, monkeypatch, tmp_path
     assert all(cid in out for cid in [*IDS, "hopfield.crosstalk"])
     c = registry.get_claim("mytheory.kurtosis")
     assert registry.source_of(c) == Source("entry_point", "mytheory.claims")
+    # a worker is sent the claim by reference and loads it again from the entry point's module
+    task = parallel.task_for(c, "smoke", 0, "cpu")
+    assert task.claim is None and task.source == Source("entry_point", "mytheory.claims")
+    rec, png = parallel.run_task(pickle.loads(pickle.dumps(task)))
+    assert rec["claim"] == "mytheory.kurtosis" and rec["verdict"] == "pass"
+    assert png.startswith(b"\x89PNG")
 
 
 def test_entry_point_may_name_a_callable(fresh_registry, monkeypatch, tmp_path, capsys):
