@@ -211,3 +211,27 @@ def test_the_example_installs_and_its_pytest_runs_its_claims(tmp_path):
     )
     found = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert found.stdout.strip() == "['mytheory.claims']"
+
+
+def test_the_docs_blocks_run_and_show_the_example_claim(fresh_registry, monkeypatch):
+    """docs/user-claims.md: every python block runs alone, and its claim is the example's."""
+    import dataclasses
+    import re
+
+    from kernelcap.runtime import Runtime
+
+    text = (ROOT / "docs" / "user-claims.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"^```python\n(.*?)^```$", text, re.S | re.M)
+    spaces = []
+    for code in blocks:
+        spaces.append({"__name__": "__doc_snippet__"})
+        exec(compile(code, "<user-claims.md>", "exec"), spaces[-1])
+    (doc,) = [ns["HE_INIT"] for ns in spaces if "HE_INIT" in ns]
+    monkeypatch.syspath_prepend(str(EXAMPLE / "src"))
+    from mytheory.claims import HE_INIT
+
+    assert (doc.id, doc.statement, doc.source) == (HE_INIT.id, HE_INIT.statement, HE_INIT.source)
+    for scale in ("smoke", "quick", "paper"):
+        assert dataclasses.asdict(doc.config(scale)) == dataclasses.asdict(HE_INIT.config(scale))
+    rt = Runtime(device="cpu", seed=0)
+    assert doc.run("smoke", rt).checks == HE_INIT.run("smoke", rt).checks  # the same numbers
