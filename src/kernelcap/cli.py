@@ -1,7 +1,10 @@
 """Command line: ``kernelcap list | check | report`` (also ``python -m kernelcap``).
 
-Exit codes: 0 all claims pass (at every seed), 1 a claim failed or errored, 2 usage error or a run
-directory that cannot be used as asked (one line on stderr, before any claim runs), 130 Ctrl-C.
+Exit codes: 0 all claims pass (at every seed), 1 a claim failed or errored, 2 usage error, a claim
+module or entry point that cannot be loaded, or a run directory that cannot be used as asked (one
+line on stderr, before any claim runs), 130 Ctrl-C.
+
+Importing this module is light (no NumPy, no torch): worker processes import it first.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from kernelcap.registry import UnknownClaimError
+import kernelcap
 from kernelcap.runtime import SCALES, check_seed
 
 
@@ -24,10 +27,12 @@ class _Parser(argparse.ArgumentParser):
 
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="kernelcap", description="Run kernelcap's theory-vs-experiment claims.")
+    p.add_argument("--version", action="version", version=f"kernelcap {kernelcap.__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     ls = sub.add_parser("list", help="list registered claims with statements and sources")
     ls.add_argument("patterns", nargs="*", help="claim ids or globs (default: all)")
+    _module_option(ls)
 
     ck = sub.add_parser(
         "check",
@@ -62,10 +67,51 @@ def _parser() -> argparse.ArgumentParser:
         help="replace a run (or records) in --out made with other settings instead of refusing",
     )
     ck.add_argument("--no-report", action="store_true", help="do not write index.html/summary.md")
+    _module_option(ck)
+    ck.add_argument(
+        "--executor",
+        choices=("inprocess", "processes", "dask"),
+        default="inprocess",
+        help="where claims run: here one after another (the default), in -j worker processes, "
+        "or on the dask cluster at --scheduler; records are written here as each finishes",
+    )
+    ck.add_argument(
+        "-j",
+        "--jobs",
+        type=_jobs,
+        help="worker processes for --executor processes (default: the CPUs available)",
+    )
+    ck.add_argument(
+        "--scheduler",
+        metavar="ADDR",
+        help="the dask scheduler's address for --executor dask, e.g. tcp://10.0.0.5:8786",
+    )
 
     rp = sub.add_parser("report", help="rebuild index.html and summary.md from a run directory")
     rp.add_argument("run_dir", type=Path)
+    _module_option(rp)
     return p
+
+
+def _module_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--module",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="also load the claims in MODULE's CLAIMS tuple, e.g. mypkg.claims (repeatable; "
+        "installed packages' 'kernelcap.claims' entry points load without it)",
+    )
+
+
+def _jobs(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"jobs must be an integer >= 1, got {text!r}")
+    return n
 
 
 def _seed(text: str) -> int:
@@ -90,12 +136,22 @@ def _usage_error(message: str) -> int:
     return 2
 
 
+def _load(modules: list[str]) -> None:
+    """Register kernelcap's claims, installed packages' and those of ``--module`` (in order)."""
+    from kernelcap import registry
+
+    registry.load_all()
+    for name in modules:
+        registry.load_module(name)
+
+
 def cmd_list(args) -> int:
-    from kernelcap.registry import select
+    from kernelcap.registry import ClaimLoadError, UnknownClaimError, select
 
     try:
+        _load(args.module)
         claims = select(args.patterns)
-    except UnknownClaimError as err:
+    except (ClaimLoadError, UnknownClaimError) as err:
         return _usage_error(str(err))
     for c in claims:
         print(c.id)
@@ -105,19 +161,53 @@ def cmd_list(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from kernelcap.registry import select
-    from kernelcap.rundir import RunDirError
-    from kernelcap.runner import check
-    from kernelcap.runtime import resolve_device
+    from kernelcap.registry import ClaimLoadError, UnknownClaimError, select
 
     try:
+        _load(args.module)
         claims = select(args.patterns) if args.patterns else None
-        if args.device is not None:
-            resolve_device(args.device)
-    except (UnknownClaimError, ValueError, TypeError) as err:
+    except (ClaimLoadError, UnknownClaimError) as err:
         return _usage_error(str(err))
     if args.resume and args.out is None:
         return _usage_error("--resume needs --out: the run directory to resume")
+    if args.jobs is not None and args.executor != "processes":
+        return _usage_error("-j/--jobs is for --executor processes")
+    if (args.scheduler is not None) != (args.executor == "dask"):
+        return _usage_error(
+            "--executor dask needs --scheduler ADDR"
+            if args.scheduler is None
+            else "--scheduler is for --executor dask"
+        )
+    if args.executor != "dask" and args.device is not None:
+        from kernelcap.runtime import resolve_device
+
+        try:  # a cluster's workers resolve the device themselves
+            resolve_device(args.device)
+        except (ValueError, TypeError) as err:
+            return _usage_error(str(err))
+    client = None
+    if args.executor == "dask":
+        from kernelcap.parallel import dask_pool
+
+        try:
+            client, executor = dask_pool(args.scheduler)
+        except ValueError as err:
+            return _usage_error(str(err))
+        if not executor.n_workers:
+            print(f"kernelcap: waiting for a worker to join {args.scheduler}", file=sys.stderr)
+    else:
+        executor = args.executor
+    try:
+        return _check(args, claims, executor)
+    finally:
+        if client is not None:
+            client.close()
+
+
+def _check(args, claims, executor) -> int:
+    from kernelcap.rundir import RunDirError
+    from kernelcap.runner import check
+
     out = args.out or Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S")
     seeds = (args.seed,) if args.seed is not None else args.seeds
     table = _Table()
@@ -134,6 +224,8 @@ def cmd_check(args) -> int:
             report=not args.no_report,
             on_start=table.start,
             on_result=table.row,
+            executor=executor,
+            jobs=args.jobs,
         )
     except RunDirError as err:
         return _usage_error(str(err))
@@ -167,7 +259,8 @@ class _Table:
         n = len(plan.claims)
         print(
             f"kernelcap check: {n} claim(s), scale={s.scale}, device={s.device_kind}, "
-            f"seed{'s' if s.per_seed else ''}={format_seeds(s.seeds)}, out={plan.out_dir}",
+            f"seed{'s' if s.per_seed else ''}={format_seeds(s.seeds)}, out={plan.out_dir}"
+            + ("" if plan.where == "in-process" else f", on {plan.where}"),
             flush=True,
         )
         for note in plan.notes:
@@ -207,8 +300,13 @@ class _Table:
 
 
 def cmd_report(args) -> int:
+    from kernelcap.registry import ClaimLoadError
     from kernelcap.report import summarize, write_report
 
+    try:
+        _load(args.module)
+    except ClaimLoadError as err:
+        return _usage_error(str(err))
     try:
         summary = summarize(args.run_dir)
         html_path, md_path = write_report(args.run_dir, summary)

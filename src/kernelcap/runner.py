@@ -14,6 +14,7 @@ import dataclasses
 import time
 import traceback
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -38,6 +39,7 @@ from kernelcap.store import (
     RECORDS,
     InvalidRecord,
     atomic_save_figure,
+    atomic_write_bytes,
     atomic_write_json,
     device_kind_of,
     figure_path,
@@ -75,6 +77,8 @@ class ClaimResult:
 
 def device_description(device: str) -> str:
     """``"cpu"`` or ``"cuda:0 (<GPU name>)"``."""
+    if device == "cpu":  # without importing torch: a worker running NumPy-only claims needs none
+        return "cpu"
     dev = resolve_device(device)
     if dev.type == "cuda":
         import torch
@@ -89,9 +93,20 @@ def device_kind(device: str) -> str:
 
 
 def evidence_record(
-    c: Claim, scale: str, rt: Runtime, ev: Evidence | None, error: str | None, wall_s: float
+    c: Claim,
+    scale: str,
+    rt: Runtime,
+    ev: Evidence | None,
+    error: str | None,
+    wall_s: float,
+    *,
+    device: str | None = None,
 ) -> dict[str, Any]:
-    """The JSON record of a claim run (``ev`` is None when the experiment raised)."""
+    """The JSON record of a claim run (``ev`` is None when the experiment raised).
+
+    ``device``: the device description to store (default: ``rt.device`` resolved here); the
+    client of a cluster passes the run's device kind for a claim that never reached a worker.
+    """
     rec: dict[str, Any] = {
         "format": RECORD_FORMAT,
         "claim": c.id,
@@ -99,7 +114,7 @@ def evidence_record(
         "source": c.source,
         "scale": scale,
         "seed": rt.seed,
-        "device": (device := device_description(rt.device)),
+        "device": (device := device or device_description(rt.device)),
         "device_kind": device_kind_of(device),
         "config": to_jsonable(c.config(scale)),
         "versions": versions(),
@@ -153,13 +168,32 @@ def run_claim(
     wall = time.perf_counter() - start
     rec = evidence_record(c, scale, rt, ev, error, wall)
     if out_dir is not None:
-        seed = rt.seed if per_seed else None
-        if ev is not None and ev.figure is not None:
-            path = figure_path(out_dir, c.id, seed)
-            atomic_save_figure(ev.figure, path)
-            rec["figure"] = path.relative_to(out_dir).as_posix()
-        atomic_write_json(record_path(out_dir, c.id, seed), rec)
+        figure = ev.figure if ev is not None else None
+        rec = store_result(out_dir, rec, figure, per_seed=per_seed)
     return ClaimResult(rec, ev)
+
+
+def store_result(
+    out_dir: Path | str, rec: dict[str, Any], figure=None, *, per_seed: bool = False
+) -> dict[str, Any]:
+    """Write a record and its figure into the run directory; return the record as stored.
+
+    ``figure`` is a matplotlib ``Figure`` or the PNG bytes a worker rendered (None: none). The
+    figure is written first and the record names it, so a record never points at a missing file.
+    Both are written atomically; the caller holds the run directory's lock.
+    """
+    out_dir = Path(out_dir)
+    seed = rec["seed"] if per_seed else None
+    rec = dict(rec)
+    if figure is not None:
+        path = figure_path(out_dir, rec["claim"], seed)
+        if isinstance(figure, (bytes, bytearray)):
+            atomic_write_bytes(path, bytes(figure))
+        else:
+            atomic_save_figure(figure, path)
+        rec["figure"] = path.relative_to(out_dir).as_posix()
+    atomic_write_json(record_path(out_dir, rec["claim"], seed), rec)
+    return rec
 
 
 def record_differences(rec: dict, c: Claim, settings: Settings, seed: int) -> list[str]:
@@ -193,6 +227,7 @@ class CheckPlan:
     claims: tuple[Claim, ...]
     reuse: dict[tuple[str, int], dict]  # (claim, seed) -> the stored record
     notes: tuple[str, ...]  # one line each: what was removed or will be run again, and why
+    where: str = "in-process"  # where the claims run (the executor)
 
 
 @dataclass(frozen=True)
@@ -218,6 +253,8 @@ def check(
     report: bool = True,
     on_start: Callable[[CheckPlan], None] | None = None,
     on_result: Callable[[ClaimResult], None] | None = None,
+    executor: str | Executor | None = None,
+    jobs: int | None = None,
 ) -> CheckOutcome:
     """Run ``claims`` at every seed into the run directory ``out_dir``.
 
@@ -230,16 +267,26 @@ def check(
         force: replace what conflicts: the whole run when its settings differ, else the records
             made with other settings (without it, both are refused with RunDirError).
         report: rebuild ``index.html`` and ``summary.md`` at the end.
-        on_start, on_result: called with the plan before the first claim, and with each result.
+        on_start, on_result: called with the plan before the first claim, and with each result
+            (as each claim and seed finishes, in the order they finish).
+        executor: where claims run: None or ``"inprocess"`` (here, one after another; the
+            default), ``"processes"`` (``jobs`` worker processes on this machine, see
+            :mod:`kernelcap.parallel`), or any ``concurrent.futures.Executor`` — e.g. a Dask
+            ``distributed.Client(...).get_executor()`` — whose workers import kernelcap and the
+            claims' modules. Every claim and seed is one task; its record and figure come back to
+            this process, which writes them as each finishes. A task that raises or whose worker
+            dies becomes an ``"error"`` record. The device kind is asked of a worker.
+        jobs: worker processes for ``executor="processes"`` (default: the CPUs available).
 
     Raises:
         RunDirError: ``out_dir`` cannot be written or is in use, or the run conflicts; raised
             before any claim runs.
     """
-    from kernelcap import registry
+    from kernelcap import parallel, registry
 
+    pool = parallel.make_pool(executor, jobs)
     out = Path(out_dir)
-    with locked(out):
+    with locked(out), pool:
         notes: list[str] = []
         try:
             manifest = read_manifest(out)
@@ -248,7 +295,7 @@ def check(
                 raise RunDirError(f"{err} (fix or remove it, or use --force)") from None
             notes.append(f"ignored an invalid {out / 'run.json'} (--force)")
             manifest = None
-        settings = _settings(out, manifest, scale, seeds, device)
+        settings = _settings(out, manifest, scale, seeds, device, pool.device_kind)
         if manifest is not None and (diff := manifest.settings.differences(settings)):
             if not force:
                 raise RunDirError(_mismatch(out, diff))
@@ -265,10 +312,11 @@ def check(
             except registry.UnknownClaimError as err:
                 raise RunDirError(f"{out / 'run.json'} lists an {err}") from None
         plan = _plan(out, tuple(claims), settings, resume, force, notes)
+        plan = dataclasses.replace(plan, where=pool.describe())
         write_manifest(out, new_manifest(settings, (c.id for c in claims), manifest))
         if on_start is not None:
             on_start(plan)
-        results = _execute(plan, on_result)
+        results = _execute(plan, on_result) if pool.inprocess else _run_on(pool, plan, on_result)
         paths = None
         if report:
             from kernelcap.report import build_report
@@ -277,7 +325,9 @@ def check(
     return CheckOutcome(plan, results, paths)
 
 
-def _settings(out: Path, manifest: Manifest | None, scale, seeds, device) -> Settings:
+def _settings(
+    out: Path, manifest: Manifest | None, scale, seeds, device, kind_of=device_kind
+) -> Settings:
     import kernelcap
 
     base = manifest.settings if manifest is not None else None
@@ -287,7 +337,7 @@ def _settings(out: Path, manifest: Manifest | None, scale, seeds, device) -> Set
         check_seed(s)
     device = device or (base.device if base else "auto")
     try:
-        kind = device_kind(device)
+        kind = kind_of(device)
     except (ValueError, TypeError) as err:
         if base is not None and device == base.device:
             raise RunDirError(f"{out} was run on {base.device_kind}: {err}") from None
@@ -359,6 +409,66 @@ def _execute(plan: CheckPlan, on_result) -> list[ClaimResult]:
                 on_result(res)
             results.append(dataclasses.replace(res, evidence=None))  # figures not kept in memory
     return results
+
+
+def _run_on(pool, plan: CheckPlan, on_result) -> list[ClaimResult]:
+    """Run the plan's claim × seed tasks on a pool of workers; write each record (and figure)
+    here, under the lock, as its task finishes."""
+    from kernelcap import parallel
+
+    s = plan.settings
+    order = {(c.id, seed): k for k, (seed, c) in enumerate(_pairs(plan))}
+    claims = {c.id: c for c in plan.claims}
+    results: list[ClaimResult] = []
+
+    def emit(res: ClaimResult) -> None:
+        if on_result is not None:
+            on_result(res)
+        results.append(res)
+
+    tasks = []
+    for seed, c in _pairs(plan):
+        rec = plan.reuse.get((c.id, seed))
+        if rec is not None:
+            emit(ClaimResult(rec, resumed=True))
+        else:
+            tasks.append(parallel.task_for(c, s.scale, seed, s.device))
+
+    def done(task, outcome: parallel.Outcome) -> None:
+        c = claims[task.claim_id]
+        rec, png = outcome.record, outcome.png
+        problem = outcome.error or _foreign(rec, c, s, task.seed)
+        if problem is not None:
+            rt = Runtime(device=s.device, seed=task.seed, scale=s.scale)
+            where = f" (worker: {outcome.worker})" if outcome.worker else ""
+            rec = evidence_record(
+                c, s.scale, rt, None, problem + where, outcome.wall_s, device=s.device_kind
+            )
+            png = None
+        emit(ClaimResult(store_result(plan.out_dir, rec, png, per_seed=s.per_seed)))
+
+    parallel.run_tasks(tasks, pool, done)
+    return sorted(results, key=lambda r: order[(r.claim_id, r.seed)])
+
+
+def _pairs(plan: CheckPlan):
+    return [(seed, c) for seed in plan.settings.seeds for c in plan.claims]
+
+
+def _foreign(rec, c: Claim, settings: Settings, seed: int) -> str | None:
+    """Why a record a worker sent back does not belong to this run (None: it does)."""
+    from kernelcap.store import InvalidRecord, validate_record
+
+    try:
+        validate_record(rec, claim_id=c.id, seed=seed)
+    except InvalidRecord as err:
+        return f"the worker sent back an invalid record: {err}"
+    if diff := record_differences(rec, c, settings, seed):
+        return (
+            f"the worker's record was made with {', '.join(diff)}: every worker needs the same "
+            "device kind and the same kernelcap and claim code as this run"
+        )
+    return None
 
 
 def save_claim_figure(

@@ -2,8 +2,25 @@ import json
 
 import pytest
 
+import kernelcap
 from kernelcap.cli import main
 from kernelcap.store import load_records
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out == f"kernelcap {kernelcap.__version__}\n"
+
+
+def test_importing_kernelcap_and_its_cli_loads_no_numpy():
+    import subprocess
+    import sys
+
+    code = "import sys, kernelcap.cli; print(sorted({'numpy', 'torch'} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "[]", out.stderr
 
 
 def test_list_prints_ids_statements_sources(toy_claims, capsys):

@@ -1,0 +1,1 @@
+"""mytheory: a prediction of one's own, with the experiment that checks it (a kernelcap example)."""
