@@ -14,6 +14,7 @@ import torch
 from kernelcap.theory._validation import as_int
 
 RULES = ("hebbian", "pseudo_inverse", "storkey")
+"""The learning rules :func:`store_patterns` knows."""
 
 
 def _sizes(values: Sequence[int], name: str, ge: int = 1) -> list[int]:

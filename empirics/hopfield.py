@@ -97,7 +97,9 @@ def one_step_errors(
         n_patterns: P per grid point, ``(L,)``.
         n_trials: T independent pattern sets per grid point.
         rule: one of :data:`RULES`.
-        device, seed, generator: where to run; ``generator`` overrides ``seed``.
+        device: where to run.
+        seed: the random stream's seed.
+        generator: a ``torch.Generator`` used instead of ``seed``.
     """
     gen = generator or make_generator(seed, resolve_device(device))
     p = np.array(_sizes(n_patterns, "n_patterns"))

@@ -1,7 +1,7 @@
 """kernelcap: kernel and capacity views of memorization vs generalization.
 
 Every statement exists twice: as a prediction in :mod:`kernelcap.theory` (NumPy/SciPy, exact) and as
-a measurement in :mod:`kernelcap.empirics` (PyTorch, CPU or GPU). A :class:`~kernelcap.claims.Claim`
+a measurement in :mod:`kernelcap.empirics` (PyTorch, CPU or GPU). A :class:`~kernelcap.claim.Claim`
 pairs the two with a tolerance; ``kernelcap check`` runs them.
 
 Importing ``kernelcap`` or ``kernelcap.theory`` never imports torch.
