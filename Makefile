@@ -1,6 +1,7 @@
 # Two commands do all the set-up on a fresh machine (Python 3.11 + pip + make):
 #   make test   create .venv with the test extra and run pytest (smoke-scale claims + property tests)
 #   make demo   create .venv, run every claim at quick scale, write report/ (HTML, Markdown, PNG, JSON)
+#   make docs   the documentation site, built strictly into site/, its links and anchors checked
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -9,7 +10,7 @@ DEVICE ?= auto
 SCALE  ?= quick
 OUT    ?= report
 
-.PHONY: demo test test-jax venv clean bench
+.PHONY: demo test test-jax docs venv clean bench
 
 $(VENV)/.stamp-base: pyproject.toml requirements/constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +22,11 @@ $(VENV)/.stamp-test: pyproject.toml requirements/constraints.txt
 	$(PIP) -e '.[test]'
 	touch $@ $(VENV)/.stamp-base
 
+$(VENV)/.stamp-docs: pyproject.toml requirements/constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) -e '.[docs]'
+	touch $@ $(VENV)/.stamp-base
+
 venv: $(VENV)/.stamp-base
 
 demo: $(VENV)/.stamp-base
@@ -28,6 +34,13 @@ demo: $(VENV)/.stamp-base
 
 test: $(VENV)/.stamp-test
 	$(PY) -m pytest -q
+
+# Strict: a broken link or anchor, a missing cross-reference, a griffe docstring warning or math
+# latex2mathml cannot render fails the build; then every link and anchor of the built HTML is
+# followed (tools/check_site.py), and nothing may load from outside the site.
+docs: $(VENV)/.stamp-docs
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict  # not --quiet: it also silences strict mode
+	$(PY) tools/check_site.py site
 
 # Optional: neural-tangents cross-checks in their own venv (jax==0.4.35 + tensorflow-cpu, ~2.5 min).
 .venv-jax/.stamp: pyproject.toml requirements/constraints.txt
@@ -46,4 +59,4 @@ bench: $(VENV)/.stamp-base
 	$(PY) benchmarks/ntk.py --quick
 
 clean:
-	rm -rf $(VENV) .venv-jax report runs .pytest_cache .hypothesis
+	rm -rf $(VENV) .venv-jax report runs site build .pytest_cache .hypothesis

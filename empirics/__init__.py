@@ -1,5 +1,5 @@
 """Measurements: PyTorch experiments (CPU or GPU) that test the predictions in ``kernelcap.theory``.
 
-Each module registers its claims with :func:`kernelcap.claims.claim` when imported;
-:func:`kernelcap.claims.load_all` imports every module here.
+One module per phenomenon, imported by name (``from kernelcap.empirics import hopfield``). The
+claims that pair these measurements with theory live in :mod:`kernelcap.claims`.
 """

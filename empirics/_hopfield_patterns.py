@@ -14,6 +14,7 @@ import torch
 from kernelcap.theory._validation import as_int
 
 RULES = ("hebbian", "pseudo_inverse", "storkey")
+"""The learning rules :func:`store_patterns` knows."""
 
 
 def _sizes(values: Sequence[int], name: str, ge: int = 1) -> list[int]:
@@ -49,9 +50,10 @@ def padded_patterns(
         )
     t = as_int(n_trials, "n_trials", ge=1)
     dev = generator.device
-    signs = torch.randint(0, 2, (len(p), t, max(p), max(n)), generator=generator, device=dev)
-    xi = signs.to(dtype).mul_(2).sub_(1)
-    del signs  # int64: twice the size of the float32 patterns
+    # drawn straight in `dtype` (the same stream as int64 draws, without an int64 copy that
+    # would be twice the size of float32 patterns)
+    shape = (len(p), t, max(p), max(n))
+    xi = torch.randint(0, 2, shape, generator=generator, device=dev, dtype=dtype).mul_(2).sub_(1)
     rows = (
         torch.arange(max(p), device=dev)[None, :, None] < torch.tensor(p, device=dev)[:, None, None]
     )

@@ -214,11 +214,17 @@ class EstimatorAgreement:
     """How memorization estimators agree (E estimators, n examples, top k).
 
     Attributes:
-        names: the estimators. spearman: (E, E) rank correlations. overlap: (E, E) top-k overlap
-        fractions |A ∩ B|/k. flagged: name → the k indices it scores highest (highest first).
-        flagged_by_all: indices in every estimator's top k. auroc: name → AUROC for ``positives``
-        (empty without). k, n. spearman_null_sd = 1/√(n−1); overlap_null = (mean k/n, sd): the laws
-        under no agreement (:mod:`kernelcap.theory.memorization`).
+        names: the estimators.
+        spearman: (E, E) rank correlations.
+        overlap: (E, E) top-k overlap fractions |A ∩ B|/k.
+        flagged: name → the k indices it scores highest (highest first).
+        flagged_by_all: indices in every estimator's top k.
+        auroc: name → AUROC for ``positives`` (empty without).
+        k: the size of the top sets.
+        n: the number of examples.
+        spearman_null_sd: 1/√(n−1), the s.d. of ρ under no agreement.
+        overlap_null: (mean k/n, sd) of the overlap under no agreement
+            (:mod:`kernelcap.theory.memorization`).
     """
 
     names: tuple[str, ...]

@@ -62,12 +62,15 @@ def train_diagonal_network(
     small ratios need more steps.
 
     Args:
-        n_samples, n_features, n_nonzero: n, d, k. lam_ratio: (L,) values in (0, 1].
+        n_samples: n.
+        n_features: d.
+        n_nonzero: k. lam_ratio: (L,) values in (0, 1].
         n_problems: independent data sets S. noise: label-noise std. init_scale, n_steps, lr,
             momentum: the training run (FISTA runs max(n_steps, 2000) iterations).
         progress: tqdm bars over steps (None: only on a terminal).
-        device, seed, generator: where to run and the random stream (a given generator is used
-            instead of ``seed``).
+        device: where to run.
+        seed: the random stream's seed.
+        generator: a ``torch.Generator`` used instead of ``seed``.
     """
     n = as_int(n_samples, "n_samples", ge=1)
     d = as_int(n_features, "n_features", ge=1)

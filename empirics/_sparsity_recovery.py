@@ -161,7 +161,9 @@ def recovery_errors(
         n_features: d. n_nonzero: k ≥ 1. n_measurements: (G,) integers in [1, d].
         n_trials: problems per n. n_iter: ADMM iterations.
         progress: tqdm bar over iterations (None: only on a terminal).
-        device, seed, generator: as in :func:`phase_diagram`.
+        device: where to run.
+        seed: the random stream's seed.
+        generator: a ``torch.Generator`` used instead of ``seed``.
     """
     d = as_int(n_features, "n_features", ge=2)
     k = as_int(n_nonzero, "n_nonzero", ge=1)

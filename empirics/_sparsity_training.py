@@ -68,8 +68,9 @@ def orthonormal_zero_fractions(
             probability ε and slab scale s of the prior. n_trials: independent designs and
             coefficient draws (Monte-Carlo). n_steps, lr: gradient steps and step size η.
         progress: tqdm bar over steps (None: only on a terminal).
-        device, seed, generator: where to run and the random stream (a given generator is used
-            instead of ``seed``).
+        device: where to run.
+        seed: the random stream's seed.
+        generator: a ``torch.Generator`` used instead of ``seed``.
     """
     d = as_int(n_features, "n_features", ge=1)
     lam_np = as_array(lam, "lam", ge=0).reshape(-1)
@@ -112,8 +113,11 @@ class PenalizedMLPs:
     """One-hidden-layer ReLU MLPs trained with no penalty, L2 (weight decay) and L1 (proximal).
 
     Attributes:
-        penalties: names, ``("none", "l2", "l1")``. weights: ``(3, n_seeds, P)`` trained weights
-        (both layers, no biases). zero_fraction, near_zero_fraction (``|w| < 1e-3``), hoyer,
+        penalties: names, ``("none", "l2", "l1")``.
+        weights: ``(3, n_seeds, P)`` trained weights (both layers, no biases).
+        zero_fraction: ``(3, n_seeds)`` exact zeros.
+        near_zero_fraction: ``(3, n_seeds)`` weights with ``|w| < 1e-3``.
+        hoyer: ``(3, n_seeds)`` Hoyer sparsity.
         test_accuracy: ``(3, n_seeds)``.
     """
 
@@ -149,10 +153,17 @@ def train_penalized_mlps(
     ``n_seeds`` networks per penalty are independently initialised on the same data.
 
     Args:
-        n_inputs, n_relevant, width: input dimension, teacher's support, hidden units.
-        n_train, n_test: samples. lam_l1, lam_l2: penalties. n_seeds: networks per penalty.
-        n_steps, lr: full-batch steps and step size. progress: tqdm bar over steps (None: only
-            on a terminal). device, seed, generator: as in :func:`orthonormal_zero_fractions`.
+        n_inputs: input dimension.
+        n_relevant: the teacher's support.
+        width: hidden units.
+        n_train: training samples.
+        n_test: test samples. lam_l1, lam_l2: penalties. n_seeds: networks per penalty.
+        n_steps: full-batch steps.
+        lr: step size.
+        progress: tqdm bar over steps (None: only on a terminal).
+        device: where to run.
+        seed: the random stream's seed.
+        generator: a ``torch.Generator`` used instead of ``seed``.
     """
     dev = resolve_device(device)
     gen = _generator(generator, seed, dev)

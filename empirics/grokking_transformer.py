@@ -40,6 +40,7 @@ __all__ = [
 ]
 
 PARAM_NAMES = ("W_E", "W_pos", "W_Q", "W_K", "W_V", "W_O", "W_in", "W_out", "W_U")
+"""The transformer's weights, in the order of the list :func:`init_transformer` returns."""
 
 
 @dataclass(frozen=True, kw_only=True)

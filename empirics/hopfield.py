@@ -97,7 +97,9 @@ def one_step_errors(
         n_patterns: P per grid point, ``(L,)``.
         n_trials: T independent pattern sets per grid point.
         rule: one of :data:`RULES`.
-        device, seed, generator: where to run; ``generator`` overrides ``seed``.
+        device: where to run.
+        seed: the random stream's seed.
+        generator: a ``torch.Generator`` used instead of ``seed``.
     """
     gen = generator or make_generator(seed, resolve_device(device))
     p = np.array(_sizes(n_patterns, "n_patterns"))
@@ -107,20 +109,28 @@ def one_step_errors(
     # Hebbian fields N·h are integers |N·h| ≤ N·P, exact in float32 below 2^24
     dtype = torch.float32 if rule == "hebbian" and int((n * p).max()) < 2**24 else torch.float64
     xi = padded_patterns(n, p, n_trials, generator=gen, dtype=dtype)  # (L, T, Pm, Nm)
-    if rule == "hebbian":
-        # H = (ΞΞᵀ)Ξ − P·Ξ (zero diagonal: Σ_μ (ξ^μ_i)² = P on real neurons, Ξ = 0 on padding);
-        # in place, so the padded (L, T, P, N) grid is held about twice, not six times
-        fields = (xi @ xi.transpose(-1, -2)) @ xi
-        n_real = torch.tensor(p, dtype=dtype, device=xi.device)[:, None, None, None]
-        fields.addcmul_(xi, n_real, value=-1)
-    else:
-        fields = torch.zeros_like(xi)
-        for j, (nj, pj) in enumerate(zip(n, p)):  # sizes differ; each W is its own batch of trials
-            x = xi[j, :, :pj, :nj]
-            fields[j, :, :pj, :nj] = x @ store_patterns(rule, x).transpose(-1, -2)
-    stab = fields.mul_(xi)
-    n_err = (stab < 0).sum((-1, -2))
-    n_tie = ((stab == 0) & (xi != 0)).sum((-1, -2)).double()  # a zero field: half an error
+
+    def fields(j: int) -> torch.Tensor:  # (T, Pm, Nm) fields N·h of grid point j's patterns
+        x = xi[j]
+        if rule == "hebbian":
+            # H = (ΞΞᵀ)Ξ − P·Ξ (zero diagonal: Σ_μ (ξ^μ_i)² = P on real neurons, Ξ = 0 on padding)
+            return ((x @ x.transpose(-1, -2)) @ x).sub_(x, alpha=float(p[j]))
+        h = torch.zeros_like(x)  # sizes differ; each W is its own batch of trials
+        xs = x[:, : p[j], : n[j]]
+        h[:, : p[j], : n[j]] = xs @ store_patterns(rule, xs).transpose(-1, -2)
+        return h
+
+    # One grid point at a time: the fields, the comparisons and the int64 copies that reductions
+    # over booleans make stay one slice large instead of several times the whole padded grid.
+    # The counts go into tensors allocated up front: small results kept alive between the large
+    # temporaries fragment the heap (appending them to a list grew the peak by 1 GB).
+    n_err = torch.empty(xi.shape[:2], dtype=torch.int64, device=xi.device)
+    n_tie = torch.empty_like(n_err)
+    for j in range(len(p)):
+        stab = fields(j).mul_(xi[j])
+        n_err[j] = (stab < 0).sum((-1, -2))
+        n_tie[j] = ((stab == 0) & (xi[j] != 0)).sum((-1, -2))  # a zero field: half an error
+    n_tie = n_tie.double()
     per_trial = (n_err.double() + 0.5 * n_tie) / torch.tensor(
         n * p, dtype=torch.float64, device=xi.device
     )[:, None]
@@ -186,13 +196,13 @@ def async_retrieval(
     xi = padded_patterns(n, p, n_trials, generator=gen)  # (L, T, Pm, N)
     L, T = xi.shape[:2]
     xi_t = xi.reshape(L * T, -1, n).transpose(-1, -2).contiguous()  # (B, N, Pm): row i = ξ_i^μ
-    n_real = torch.tensor(p, dtype=xi.dtype, device=xi.device).repeat_interleave(T)
+    del xi  # only the transposed copy is needed from here on
+    n_real = torch.tensor(p, dtype=xi_t.dtype, device=xi_t.device).repeat_interleave(T)
     s = xi_t[:, :, 0].clone()
     overlaps = (xi_t * s[..., None]).sum(1)  # m_μ·N = ξ^μ·s, (B, Pm)
-    with single_cpu_thread(xi.device):
+    with single_cpu_thread(xi_t.device):
         sweeps, done = _async_sweeps(xi_t, s, overlaps, n_real, sweeps_max, gen, progress)
-    xi = xi.reshape(L * T, -1, n)
-    m = (s * xi[:, 0, :]).sum(-1) / n
+    m = (s * xi_t[:, :, 0]).sum(-1) / n
     return RetrievalResult(
         alpha=p / n,
         n_neurons=n,

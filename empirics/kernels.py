@@ -301,10 +301,14 @@ def kernel_drift(
     ``params`` subset, chosen by name in each model), as in :func:`empirical_ntk`.
 
     Args:
-        model_a, model_b: the same network at two points of training (e.g. init and end).
+        model_a: the network at one point of training (e.g. init).
+        model_b: the same network at another point (e.g. the end).
         x: (N, ...) inputs. y: optional (N,) or (N, O) labels (class indices of shape (N,) with
             integer dtype are one-hot encoded) for the kernel-label alignment.
-        method, params, select_output, chunk_size: as in :func:`empirical_ntk`.
+        method: as in :func:`empirical_ntk`.
+        params: as in :func:`empirical_ntk`.
+        select_output: as in :func:`empirical_ntk`.
+        chunk_size: as in :func:`empirical_ntk`.
     """
     for name, m in (("model_a", model_a), ("model_b", model_b)):
         if not isinstance(m, nn.Module):

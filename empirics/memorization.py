@@ -72,7 +72,7 @@ class MemorizationScores:
     """Feldman–Zhang memorization scores and everything they were computed from.
 
     Attributes (K models, n examples, O outputs):
-        mem, stderr: (n,) the score of :attr:`kind` and its standard error.
+        mem, stderr: (n,) the score of ``kind`` and its standard error.
         kind: ``"accuracy"`` for class labels (P(correct | in) − P(correct | out)), ``"loss"`` for
             real targets (E[loss | out] − E[loss | in]).
         masks: (K, n) training subsets. outputs: (K, n, O) outputs after training.
@@ -93,7 +93,7 @@ class MemorizationScores:
 
     def estimate(self, kind: str | None = None) -> theory.MemorizationEstimate:
         """The Feldman–Zhang estimate for ``kind`` (``"accuracy"``, ``"loss"`` or ``"margin"``;
-        default :attr:`kind`) from the stored outputs."""
+        default ``kind``) from the stored outputs."""
         kind = kind or self.kind
         if kind == "accuracy":
             if self.correct is None:
@@ -173,7 +173,9 @@ def memorization_scores(
             whose linearization is kernel regression from zero).
         masks: (K, n) booleans to use instead of random subsets.
         chunk_size: members per batched program (None: all K). checkpoint_dir: resume directory.
-        seed, device, progress: as everywhere in kernelcap.
+        seed: member b is seeded with ``member_seed(seed, b)``.
+        device: where to train.
+        progress: a tqdm bar (None: only on a terminal).
 
     Returns:
         :class:`MemorizationScores`.

@@ -1,14 +1,15 @@
 """The classic double-descent curve of min-norm least squares: exact theory line + Monte Carlo.
 
-Run: python examples/double_descent_min_norm.py [out_dir]  (writes double_descent_min_norm.png)
+Run: python examples/double_descent_min_norm.py [out_dir] [--quick]
+     (writes double_descent_min_norm.png)
 """
 
-import sys
 from pathlib import Path
 
 import numpy as np
 
 from kernelcap.empirics.double_descent import min_norm_risk_curve
+from kernelcap.examples import run_example
 from kernelcap.plotting import claim_figure, plot_measured, plot_theory, save_figure
 from kernelcap.theory.double_descent import min_norm_risk_finite, ridgeless_risk
 
@@ -62,4 +63,4 @@ def main(out_dir=".", quick=False):
 
 
 if __name__ == "__main__":
-    print(main(sys.argv[1] if len(sys.argv) > 1 else "."))
+    run_example(main, __doc__)

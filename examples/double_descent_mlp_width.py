@@ -1,16 +1,17 @@
 """Model-wise and epoch-wise double descent of two-layer ReLU MLPs with label noise.
 
 All widths train at once as one block-structured network (kernelcap.empirics.double_descent).
-Run: python examples/double_descent_mlp_width.py [out_dir]  (writes double_descent_mlp_width.png)
+Run: python examples/double_descent_mlp_width.py [out_dir] [--quick]
+     (writes double_descent_mlp_width.png)
 """
 
-import sys
 from pathlib import Path
 
 import numpy as np
 
 from kernelcap.claims.double_descent import MLP_WIDTH
 from kernelcap.empirics.double_descent import mlp_width_sweep
+from kernelcap.examples import run_example
 from kernelcap.plotting import claim_figure, plot_measured, plot_theory, save_figure
 
 
@@ -46,4 +47,4 @@ def main(out_dir=".", quick=False):
 
 
 if __name__ == "__main__":
-    print(main(sys.argv[1] if len(sys.argv) > 1 else "."))
+    run_example(main, __doc__)

@@ -1,15 +1,15 @@
 """Random ReLU and Fourier features: the Mei–Montanari curve peaks at N = n features.
 
-Run: python examples/double_descent_random_features.py [out_dir]
+Run: python examples/double_descent_random_features.py [out_dir] [--quick]
 (writes double_descent_random_features.png)
 """
 
-import sys
 from pathlib import Path
 
 import numpy as np
 
 from kernelcap.empirics.double_descent import random_features_risk_curve
+from kernelcap.examples import run_example
 from kernelcap.plotting import claim_figure, plot_measured, plot_theory, save_figure
 from kernelcap.theory.double_descent import hermite_coefficients, random_features_risk
 
@@ -54,4 +54,4 @@ def main(out_dir=".", quick=False):
 
 
 if __name__ == "__main__":
-    print(main(sys.argv[1] if len(sys.argv) > 1 else "."))
+    run_example(main, __doc__)

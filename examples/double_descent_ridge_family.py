@@ -1,14 +1,15 @@
 """Ridge regularisation tames the peak: risk curves for a family of λ, and λ* = σ²γ/r² removes it.
 
-Run: python examples/double_descent_ridge_family.py [out_dir]  (writes double_descent_ridge_family.png)
+Run: python examples/double_descent_ridge_family.py [out_dir] [--quick]
+     (writes double_descent_ridge_family.png)
 """
 
-import sys
 from pathlib import Path
 
 import numpy as np
 
 from kernelcap.empirics.double_descent import ridge_risk_curve
+from kernelcap.examples import run_example
 from kernelcap.plotting import claim_figure, plot_measured, plot_theory, save_figure
 from kernelcap.theory.double_descent import optimal_ridge, ridge_risk, ridgeless_risk
 
@@ -48,4 +49,4 @@ def main(out_dir=".", quick=False):
 
 
 if __name__ == "__main__":
-    print(main(sys.argv[1] if len(sys.argv) > 1 else "."))
+    run_example(main, __doc__)

@@ -10,12 +10,11 @@ decoupled decay λ):
       the kernel view: how much of its movement happens at memorisation, in the decay phase and
       at grokking.
 
-Run:  python examples/grokking_decay_law.py [out_dir]   (writes grokking_decay_law.png)
+Run:  python examples/grokking_decay_law.py [out_dir] [--quick]   (writes grokking_decay_law.png)
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +22,7 @@ from matplotlib.figure import Figure
 
 from kernelcap.claims.grokking_decay_law import DECAY_LAW
 from kernelcap.empirics import grokking as sim
+from kernelcap.examples import run_example
 from kernelcap.plotting import plot_measured, plot_theory, save_figure
 from kernelcap.theory import grokking as theory
 
@@ -110,4 +110,4 @@ def main(out_dir: str | Path = ".", quick: bool = False, seed: int = 0) -> Path:
 
 
 if __name__ == "__main__":
-    print(main(sys.argv[1] if len(sys.argv) > 1 else "."))
+    run_example(main, __doc__)

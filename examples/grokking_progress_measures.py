@@ -8,13 +8,12 @@ weight-decay values λ at once:
       flat-spectrum value k/⌊(p−1)/2⌋ of a random embedding as the theory line;
   (c) final test accuracy vs λ (λ = 0 memorises only).
 
-Run:  python examples/grokking_progress_measures.py [out_dir]
+Run:  python examples/grokking_progress_measures.py [out_dir] [--quick]
       (writes grokking_progress_measures.png)
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +21,7 @@ from matplotlib.figure import Figure
 
 from kernelcap.claims.grokking import DELAY
 from kernelcap.empirics import grokking as sim
+from kernelcap.examples import run_example
 from kernelcap.plotting import plot_measured, plot_theory, save_figure
 from kernelcap.theory import grokking as theory
 
@@ -96,4 +96,4 @@ def main(out_dir: str | Path = ".", quick: bool = False, seed: int = 0) -> Path:
 
 
 if __name__ == "__main__":
-    print(main(sys.argv[1] if len(sys.argv) > 1 else "."))
+    run_example(main, __doc__)

@@ -8,12 +8,11 @@ kernelcap.empirics.hopfield:
   (c) capacity vs N: McEliece N/(4 ln N) and N/(2 ln N), Storkey N/√(2 ln N), pseudo-inverse N,
       with the measured largest P at which all patterns are stable in half of the draws.
 
-Run:  python examples/hopfield_capacity.py [out_dir]   (writes hopfield_capacity.png)
+Run:  python examples/hopfield_capacity.py [out_dir] [--quick]   (writes hopfield_capacity.png)
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +21,7 @@ from matplotlib.figure import Figure
 from kernelcap import compare
 from kernelcap.claims.hopfield import AGS_OVERLAP, CROSSTALK, MCELIECE
 from kernelcap.empirics import hopfield as sim
+from kernelcap.examples import run_example
 from kernelcap.plotting import plot_measured, plot_theory, save_figure
 from kernelcap.theory import hopfield as theory
 
@@ -130,4 +130,4 @@ def main(out_dir: str | Path = ".", quick: bool = False, seed: int = 0) -> Path:
 
 
 if __name__ == "__main__":
-    print(main(sys.argv[1] if len(sys.argv) > 1 else "."))
+    run_example(main, __doc__)

@@ -1,11 +1,12 @@
-"""Figure: path-kernel reconstruction (net output vs kernel-machine output) (claim `kernels.path-exact`).
+"""Figure: path-kernel reconstruction, net output vs kernel-machine output (`kernels.path-exact`).
 
-Run: `python examples/kernels_path_kernel.py [out_dir]` (quick=False runs the claim's `quick` scale).
+Run: `python examples/kernels_path_kernel.py [out_dir] [--quick]`
+(`--quick`: the claim's smoke scale instead of its `quick` scale).
 """
 
-import sys
 from pathlib import Path
 
+from kernelcap.examples import run_example
 from kernelcap.runner import save_claim_figure
 
 
@@ -17,4 +18,4 @@ def main(out_dir=".", quick: bool = False) -> Path:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else ".")
+    run_example(main, __doc__)

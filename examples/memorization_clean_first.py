@@ -4,10 +4,10 @@ An MLP trains (full-batch Adam, cross-entropy) on long-tailed data with a fracti
 flipped; the figure shows the fraction of clean and of mislabeled examples fitted at each step and
 the distribution of the per-example first-fit step.
 
-Run: python examples/memorization_clean_first.py [out_dir]  (writes memorization_clean_first.png)
+Run: python examples/memorization_clean_first.py [out_dir] [--quick]
+     (writes memorization_clean_first.png)
 """
 
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +17,7 @@ from torch import nn
 from kernelcap.claims._memorization_noisy import CLEAN_FIRST
 from kernelcap.empirics._batched_models import Stack, build_member, train_members
 from kernelcap.empirics.memorization import TrainConfig, long_tailed_mixture
+from kernelcap.examples import run_example
 from kernelcap.plotting import claim_figure, plot_measured, save_figure
 from kernelcap.theory.memorization import auroc, first_fit_step
 
@@ -75,4 +76,4 @@ def main(out_dir=".", quick=False):
 
 
 if __name__ == "__main__":
-    print(main(sys.argv[1] if len(sys.argv) > 1 else "."))
+    run_example(main, __doc__)

@@ -1,10 +1,10 @@
 """Three memorization estimators on long-tailed data with flipped labels: score histograms with the
 mislabeled examples marked, and how the estimators agree (the `memorization.mislabeled` setup).
 
-Run: python examples/memorization_estimators.py [out_dir]  (writes memorization_estimators.png)
+Run: python examples/memorization_estimators.py [out_dir] [--quick]
+     (writes memorization_estimators.png)
 """
 
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +21,7 @@ from kernelcap.empirics.memorization import (
     ntk_loo_scores,
     self_influence,
 )
+from kernelcap.examples import run_example
 from kernelcap.plotting import claim_figure, save_figure
 
 
@@ -87,4 +88,4 @@ def main(out_dir=".", quick=False):
 
 
 if __name__ == "__main__":
-    print(main(sys.argv[1] if len(sys.argv) > 1 else "."))
+    run_example(main, __doc__)

@@ -4,10 +4,9 @@ K NTK-parameterized ReLU nets (init output removed) train on random halves of lo
 full-batch gradient descent; the prediction runs kernel regression on the infinite-width NTK under
 the same gradient-descent filter and the same halves.
 
-Run: python examples/memorization_kernel.py [out_dir]  (writes memorization_kernel.png)
+Run: python examples/memorization_kernel.py [out_dir] [--quick]  (writes memorization_kernel.png)
 """
 
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +15,7 @@ import torch
 from kernelcap.claims.memorization import KERNEL
 from kernelcap.empirics.kernels import ntk_mlp
 from kernelcap.empirics.memorization import TrainConfig, long_tailed_mixture, memorization_scores
+from kernelcap.examples import run_example
 from kernelcap.plotting import claim_figure, plot_theory, save_figure
 from kernelcap.theory import kernels as tk
 from kernelcap.theory import memorization as theory
@@ -67,4 +67,4 @@ def main(out_dir=".", quick=False):
 
 
 if __name__ == "__main__":
-    print(main(sys.argv[1] if len(sys.argv) > 1 else "."))
+    run_example(main, __doc__)

@@ -2,16 +2,16 @@
 
 The problems are sparsity.factored-l2's (its quick config; smoke with ``quick=True``); the figure
 shows the first one.
-Run: python examples/sparsity_diagonal_net.py [out_dir]
+Run: python examples/sparsity_diagonal_net.py [out_dir] [--quick]
 """
 
-import sys
 from pathlib import Path
 
 import numpy as np
 
 from kernelcap.claims.sparsity import FACTORED_L2
 from kernelcap.empirics import sparsity as es
+from kernelcap.examples import run_example
 from kernelcap.plotting import claim_figure, plot_measured, plot_theory, save_figure
 
 
@@ -32,4 +32,4 @@ def main(out_dir=".", quick=False):
 
 
 if __name__ == "__main__":
-    print(main(sys.argv[1] if len(sys.argv) > 1 else "."))
+    run_example(main, __doc__)

@@ -1,16 +1,16 @@
 """Donoho–Tanner phase diagram of basis pursuit with the statistical-dimension curve on top.
 
 The grid is sparsity.phase-transition's (its quick config; smoke with ``quick=True``).
-Run: python examples/sparsity_phase_diagram.py [out_dir]
+Run: python examples/sparsity_phase_diagram.py [out_dir] [--quick]
 """
 
-import sys
 from pathlib import Path
 
 import numpy as np
 
 from kernelcap.claims.sparsity import PHASE_TRANSITION
 from kernelcap.empirics import sparsity as es
+from kernelcap.examples import run_example
 from kernelcap.plotting import claim_figure, plot_measured, plot_theory, save_figure
 from kernelcap.theory import sparsity as th
 
@@ -54,4 +54,4 @@ def main(out_dir=".", quick=False):
 
 
 if __name__ == "__main__":
-    print(main(sys.argv[1] if len(sys.argv) > 1 else "."))
+    run_example(main, __doc__)

@@ -1,16 +1,16 @@
 """Weights of MLPs trained with L1 (proximal), L2 (weight decay) and no penalty: exact zeros vs
 shrinkage. The MLPs are sparsity.prox's (its quick config; smoke with ``quick=True``).
 
-Run: python examples/sparsity_weight_histograms.py [out_dir]
+Run: python examples/sparsity_weight_histograms.py [out_dir] [--quick]
 """
 
-import sys
 from pathlib import Path
 
 import numpy as np
 
 from kernelcap.claims.sparsity import PROX
 from kernelcap.empirics import sparsity as es
+from kernelcap.examples import run_example
 from kernelcap.plotting import claim_figure, save_figure
 
 
@@ -36,4 +36,4 @@ def main(out_dir=".", quick=False):
 
 
 if __name__ == "__main__":
-    print(main(sys.argv[1] if len(sys.argv) > 1 else "."))
+    run_example(main, __doc__)

@@ -31,9 +31,10 @@ def dense_bit_error_probability(n_neurons, n_patterns, degree, *, method: str = 
     ``P_err = ½ erfc(√(N^{n−1} / (2 (2n−3)!! K)))``.
 
     At fixed P_err the capacity grows like N^{n−1}; n = 2 recovers the Hebbian
-    :func:`bit_error_probability`. Regime: N → ∞ at fixed K / N^{n−1}; the leading finite-size
-    correction is a relative O(n²/N) shift of the signal-to-noise ratio. N^{n−1}/(2n−3)!! is
-    taken from logarithms where either factor overflows float64.
+    :func:`~kernelcap.theory.hopfield.bit_error_probability`. Regime: N → ∞ at fixed
+    K / N^{n−1}; the leading finite-size correction is a relative O(n²/N) shift of the
+    signal-to-noise ratio. N^{n−1}/(2n−3)!! is taken from logarithms where either factor
+    overflows float64.
 
     ``method="finite"`` keeps the exact signal ``F(N) − F(N−2)`` and the exact crosstalk variance
     ``(K−1) E[(F(x+1) − F(x−1))²]`` with ``x`` a sum of N−1 random ±1 (binomial moments), and
@@ -171,9 +172,9 @@ def gaussian_crosstalk_error(snr):
     ``P_err = Φ(−√S) = ½ erfc(√(S/2))``.
 
     The universal curve behind the Hebbian and dense-memory error rates: S = N/P for the Hebbian
-    rule (:func:`bit_error_probability`), S = N^{n−1} / ((2n−3)!! K) for a dense memory with
-    F(x) = x^n (:func:`dense_signal_to_noise`). Regime: the crosstalk is a sum of many weakly
-    dependent terms (central limit), i.e. N → ∞ at fixed S.
+    rule (:func:`~kernelcap.theory.hopfield.bit_error_probability`), S = N^{n−1} / ((2n−3)!! K)
+    for a dense memory with F(x) = x^n (:func:`dense_signal_to_noise`). Regime: the crosstalk is
+    a sum of many weakly dependent terms (central limit), i.e. N → ∞ at fixed S.
 
     Args:
         snr: S ≥ 0 (``inf`` allowed: no crosstalk), any shape.

@@ -305,12 +305,13 @@ def random_features_risk(
         n_features_per_dim: ψ1 = N/d; n_samples_per_dim: ψ2 = n/d, both in [1e-50, 1e50] (beyond
             it the polynomials overflow float64); lam: λ > 0 (broadcast together).
             f1_sq, tau2, f_star_sq: F1², τ², F*² ≥ 0 (scalars).
-        mu1, mu_star: Hermite coefficients with |μ1|/μ* ≤ 1e6 (default: centered ReLU,
+        mu1: the Hermite coefficient μ1, with |μ1|/μ* ≤ 1e6 (default: centered ReLU,
             :func:`relu_hermite_coefficients`).
+        mu_star: μ* (default: centered ReLU).
 
     Raises:
-        ValueError: arguments outside these ranges; OverflowError: F², τ² so large that the risk
-        exceeds the float64 range.
+        ValueError: arguments outside these ranges.
+        OverflowError: F², τ² so large that the risk exceeds the float64 range.
 
     Reference: Mei & Montanari (2022), Comm. Pure Appl. Math. 75(4), Thm 1 and Def. 1
     (arXiv:1908.05355).

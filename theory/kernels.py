@@ -82,7 +82,8 @@ def nngp_kernel(
         x1: (N1, D) finite inputs, D ≥ 1. x2: (N2, D) inputs, or None for x1.
         depth: number of hidden layers 0 ≤ L ≤ 10000 (0: a linear model).
         activation: ``"relu"``, ``"erf"`` or ``"identity"``.
-        w_std, b_std: σ_w > 0 and σ_b ≥ 0 as in neural-tangents' ``stax.Dense``.
+        w_std: σ_w > 0 as in neural-tangents' ``stax.Dense``.
+        b_std: σ_b ≥ 0 as in neural-tangents' ``stax.Dense``.
 
     Returns:
         (N1, N2) float64 array.
@@ -156,7 +157,8 @@ def linearized_prediction(ntk_train, ntk_test_train, y_train, f0_train, f0_test,
 
     Args:
         ntk_train: (n, n) Θ(X, X). ntk_test_train: (m, n) Θ(x, X).
-        y_train, f0_train: (n,) or (n, O). f0_test: (m,) or (m, O).
+        y_train: (n,) or (n, O) targets.
+        f0_train: (n,) or (n, O) outputs at initialization. f0_test: (m,) or (m, O).
         lr: η > 0. steps: int or 1-d array of step counts t ≥ 0.
 
     Returns:

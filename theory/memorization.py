@@ -205,8 +205,9 @@ def subset_kernel_predictions(
         k: (n, n) symmetric PSD kernel, or (B, n, n), one per subset. y: (n,) or (n, O) targets.
         masks: (B, n) booleans, row b marks the training subset S_b.
         ridge: λ ≥ 0 (kernel ridge regression; must be 0 with ``lr``/``steps``).
-        lr, steps: η > 0 and t ≥ 0 for finite-time gradient descent (both or neither); η must be
+        lr: η > 0 for finite-time gradient descent (with ``steps``, or neither); η must be
             below 2m/s_max of every K_SS or gradient descent diverges (ValueError).
+        steps: t ≥ 0 gradient-descent steps (with ``lr``, or neither).
         max_condition: ridge regression refuses cond(K_SS + λI) above it (ValueError).
 
     Returns:

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 MAX_ENTRIES = 8
+"""How many shared runs the cache keeps (least recently used are dropped first)."""
 _CACHE: OrderedDict[tuple, Any] = OrderedDict()
 F = TypeVar("F", bound=Callable[..., Any])
 

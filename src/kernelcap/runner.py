@@ -260,15 +260,17 @@ def check(
 
     Args:
         claims: the claims to run; None: the run's claims (its manifest), else every claim.
-        scale, seeds, device: None takes the run's setting from its manifest, else the default
-            (``"quick"``, ``(0,)``, ``"auto"``).
+        scale: None takes the run's scale from its manifest, else ``"quick"``.
+        seeds: None takes the run's seeds from its manifest, else ``(0,)``.
+        device: None takes the run's device from its manifest, else ``"auto"``.
         resume: reuse stored records (not errors) made with the same claim, scale, seed, config,
             device kind and kernelcap version instead of running them again.
         force: replace what conflicts: the whole run when its settings differ, else the records
             made with other settings (without it, both are refused with RunDirError).
         report: rebuild ``index.html`` and ``summary.md`` at the end.
-        on_start, on_result: called with the plan before the first claim, and with each result
-            (as each claim and seed finishes, in the order they finish).
+        on_start: called with the plan before the first claim.
+        on_result: called with each result, as each claim and seed finishes (in the order they
+            finish).
         executor: where claims run: None or ``"inprocess"`` (here, one after another; the
             default), ``"processes"`` (``jobs`` worker processes on this machine, see
             :mod:`kernelcap.parallel`), or any ``concurrent.futures.Executor`` — e.g. a Dask

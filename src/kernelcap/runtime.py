@@ -79,6 +79,7 @@ class Runtime:
 
     @property
     def torch_device(self) -> torch.device:
+        """``device`` resolved to a ``torch.device`` (``"auto"``: CUDA when present)."""
         return resolve_device(self.device)
 
     def generator(self, offset: int = 0) -> torch.Generator:
