@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from kernelcap.claim import Claim
 
 ENTRY_POINTS = "kernelcap.claims"
+"""The entry-point group through which installed packages register claim modules."""
 
 _REGISTRY: dict[str, Claim] = {}
 _SOURCES: dict[str, tuple[Claim, Source]] = {}  # id -> (the claim object, where it came from)

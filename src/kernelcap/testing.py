@@ -62,8 +62,9 @@ def claim_tests(
     Args:
         modules: modules with a ``CLAIMS`` tuple (``"mytheory.claims"``); none: the claims of
             every installed ``kernelcap.claims`` entry point.
-        scale, seed, device: what each claim runs with, unless the pytest options
-            ``--kernelcap-scale``, ``--kernelcap-seed``, ``--kernelcap-device`` say otherwise.
+        scale: the scale each claim runs at, unless ``--kernelcap-scale`` says otherwise.
+        seed: the seed each claim runs with, unless ``--kernelcap-seed`` says otherwise.
+        device: the device each claim runs on, unless ``--kernelcap-device`` says otherwise.
 
     The claims load when the test module is collected: a module that cannot be loaded, or a
     claim id that is taken, is a collection error naming it. Each test writes the claim's record
