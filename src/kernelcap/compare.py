@@ -60,8 +60,7 @@ def z_values(measured, predicted, stderr) -> np.ndarray:
 def max_abs_z(
     measured, predicted, stderr, *, bound: float, reason: str, name: str = "max |z|"
 ) -> Check:
-    """max_j |measured_j − predicted_j| / stderr_j ≤ ``bound`` (a NaN z, e.g. zero stderr, fails).
-    """
+    """max_j |measured_j − predicted_j| / stderr_j ≤ ``bound``; a NaN z (zero stderr) fails."""
     z = z_values(measured, predicted, stderr)
     value = float("nan") if np.isnan(z).any() else float(z.max())
     return Check(name=name, value=value, op="<=", bound=bound, reason=reason)

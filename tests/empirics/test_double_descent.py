@@ -1,11 +1,12 @@
-"""Double-descent experiments: batching equals the plain computation, seeds reproduce, claims pass."""
+"""Double-descent experiments: batching equals the plain computation, seeds reproduce,
+claims pass."""
 
 import numpy as np
 import pytest
 import torch
 
-from kernelcap.registry import get_claim
 from kernelcap.empirics import double_descent as dd
+from kernelcap.registry import get_claim
 from kernelcap.runtime import Runtime
 
 

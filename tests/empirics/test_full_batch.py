@@ -107,7 +107,9 @@ def test_step_zero_is_the_initialisation_and_snapshots_follow_their_subgrid():
 def test_member_draws_do_not_depend_on_the_batch():
     from kernelcap.empirics._full_batch import member_randn, member_seed
 
-    gens = lambda idx: [torch.Generator().manual_seed(member_seed(7, i)) for i in idx]
+    def gens(idx):
+        return [torch.Generator().manual_seed(member_seed(7, i)) for i in idx]
+
     both = member_randn(gens([0, 1]), 4, 2)
     alone = member_randn(gens([1]), 4, 2)
     assert torch.equal(both[1], alone[0]) and not torch.equal(both[0], both[1])

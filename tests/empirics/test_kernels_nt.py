@@ -1,4 +1,5 @@
-"""Cross-checks against neural-tangents (optional ``jax`` extra); skipped when it is not installed."""
+"""Cross-checks against neural-tangents (optional ``jax`` extra); skipped when it is not
+installed."""
 
 import numpy as np
 import pytest
@@ -40,10 +41,10 @@ def test_analytic_kernels_match_kernel_fn(act, depth):
 def test_empirical_ntk_matches_nt_on_same_weights():
     m = ntk_mlp(4, 32, 2, 3, w_std=1.2, b_std=0.3, seed=0)
     init_fn, apply_fn, _ = _stax(2, "relu", 1.2, 0.3, width=32, out=3)
-    dense = [l for l in m if hasattr(l, "w_factor")]
+    dense = [layer for layer in m if hasattr(layer, "w_factor")]
     params = []
-    for l in dense:
-        params += [(l.weight.detach().numpy().T, l.bias.detach().numpy()), ()]
+    for layer in dense:
+        params += [(layer.weight.detach().numpy().T, layer.bias.detach().numpy()), ()]
     params = params[:-1]
     x = np.random.default_rng(0).normal(size=(6, 4))
     assert np.allclose(np.asarray(apply_fn(params, x)), m(torch.as_tensor(x)).detach().numpy())

@@ -164,6 +164,7 @@ def test_fourier_energy_overflow_is_refused():
 def test_every_numeric_argument_refuses_bools_text_none_nan_and_inf(fn, kwargs):
     assert_checks_arguments(fn, kwargs, list(kwargs))
 
+
 @pytest.mark.parametrize("p,d,k", [(23, 4, 3), (31, 64, 4), (31, 1, 1)])
 def test_random_top_k_fraction_follows_the_dirichlet_law(p, d, k):
     draws = th.random_top_k_energy_fraction(p, d, k, n_draws=2000, seed=1)

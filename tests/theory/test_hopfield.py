@@ -413,6 +413,7 @@ def test_options_are_checked():
     )
     assert_checks_flag(h.mceliece_capacity, dict(n_neurons=100), "all_patterns")
 
+
 # --- added for the hopfield.* claims: finite-N McEliece capacity, Gaussian crosstalk, dense SNR ---
 
 
