@@ -6,10 +6,10 @@ afterwards the net at every test input is f_0(x) + Σ_i c_i(x) + c_w(x) (+ float
 exactly. Panels: the net and its reconstruction; c_i(x) for every training example i (columns)
 at every test input (rows); the contributions to one test output.
 
-Run: `python examples/kernels_path_kernel_adamw.py [out_dir]`.
+Run:  python examples/kernels_path_kernel_adamw.py [out_dir] [--quick]
+      (writes kernels_path_kernel_adamw.png)
 """
 
-import sys
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from kernelcap.empirics.path_kernel import PathKernelRecorder
+from kernelcap.examples import run_example
 from kernelcap.runtime import single_cpu_thread
 
 
@@ -94,4 +95,4 @@ def main(out_dir=".", quick: bool = False) -> Path:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else ".")
+    run_example(main, __doc__)
