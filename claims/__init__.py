@@ -13,5 +13,3 @@ MODULES: tuple[str, ...] = (
     "sparse_parity",
     "sparsity",
 )
-# Modules still written in the old decorator style, registered on import (being migrated).
-LEGACY_MODULES: tuple[str, ...] = ("kernelcap.empirics.kernels",)

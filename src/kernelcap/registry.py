@@ -53,8 +53,6 @@ def load_all() -> None:
 
     for name in pkg.MODULES:
         register_module(f"{pkg.__name__}.{name}")
-    for name in getattr(pkg, "LEGACY_MODULES", ()):
-        importlib.import_module(name)
     _LOADED = True
 
 
