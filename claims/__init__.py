@@ -6,6 +6,7 @@ MODULES: tuple[str, ...] = (
     "double_descent",
     "grokking",
     "grokking_decay_law",
+    "grokking_path_kernel",
     "grokking_transformer",
     "hopfield",
     "kernels",
