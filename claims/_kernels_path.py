@@ -198,8 +198,11 @@ def compare_path_first_order(cfg: PathFirstOrderConfig, m: Measurement, predicte
             "|slope − 1|",
             abs(slope - predicted["slope"][0]),
             0.15,
-            reason="the O(η²) next-order term bends the slope by ≲ ηmax·(curvature) ≈ 0.1 at "
-            "ηmax=0.8; deterministic run",
+            reason="the O(η²) next-order term makes the local slope 1 + O(η) (smoke, worst of "
+            "seeds 0-9: 1.22, 1.09, 1.04, 1.02 between η = 0.8, 0.4, …, 0.05), so the grid stays "
+            "off η = 0.8 at smoke (a fit over 0.8–0.2 reached 1.156) and runs down to 0.05 at "
+            "quick: fitted slopes within 0.07 of 1 at every seed, about half the bound; "
+            "deterministic run",
         )
     ]
 
@@ -229,7 +232,7 @@ PATH_FIRST_ORDER = Claim(
     "misses the trained net by an error proportional to the learning rate at fixed training time.",
     source=SOURCE_DOMINGOS,
     configs=Scales(
-        smoke=PathFirstOrderConfig(12, 6, 4, 32, (0.8, 0.4, 0.2), 6.4),
+        smoke=PathFirstOrderConfig(12, 6, 4, 32, (0.4, 0.2, 0.1), 6.4),
         quick=PathFirstOrderConfig(32, 16, 6, 128, (0.8, 0.4, 0.2, 0.1, 0.05), 12.8),
         paper=PathFirstOrderConfig(256, 64, 16, 512, (0.8, 0.4, 0.2, 0.1, 0.05, 0.025), 51.2),
     ),
