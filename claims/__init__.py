@@ -6,6 +6,7 @@ MODULES: tuple[str, ...] = (
     "double_descent",
     "grokking",
     "grokking_decay_law",
+    "grokking_path_kernel",
     "grokking_transformer",
     "hopfield",
     "kernels",
@@ -13,5 +14,3 @@ MODULES: tuple[str, ...] = (
     "sparse_parity",
     "sparsity",
 )
-# Modules still written in the old decorator style, registered on import (being migrated).
-LEGACY_MODULES: tuple[str, ...] = ("kernelcap.empirics.kernels",)

@@ -1,5 +1,6 @@
 """kernels.* claims: the empirical NTK against its infinite-width limit, the linearized network,
-and lazy vs rich training (this module); the path kernel (:mod:`._kernels_path`).
+and lazy vs rich training (this module); the path kernel (:mod:`._kernels_path`: exact and
+first-order machines of GD, the exact machine of a user-written AdamW loop).
 
 Measurements from :mod:`kernelcap.empirics.kernels`, predictions from
 :mod:`kernelcap.theory.kernels`; ``CLAIMS`` lists them all.
@@ -14,6 +15,7 @@ import torch
 
 from kernelcap import compare
 from kernelcap.claim import Claim, Measurement, Points, Scales
+from kernelcap.claims._kernels_path import PATH_EXACT, PATH_EXACT_ADAMW, PATH_FIRST_ORDER
 from kernelcap.empirics.kernels import empirical_ntk, kernel_drift, ntk_mlp
 from kernelcap.theory.kernels import linearized_prediction, ntk_kernel
 
@@ -446,4 +448,4 @@ LAZY_RICH = Claim(
     yscale="log",
 )
 
-CLAIMS = (INFINITE_WIDTH, LAZY_RICH, LINEARIZED)
+CLAIMS = (INFINITE_WIDTH, LAZY_RICH, LINEARIZED, PATH_EXACT, PATH_EXACT_ADAMW, PATH_FIRST_ORDER)

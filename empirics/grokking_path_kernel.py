@@ -46,6 +46,8 @@ class GrokkingPathKernel:
         margin_examples: (L,) mean of Σ_i m_i(x); margin_same_label: its part from training pairs
             with the test pair's label (the rest comes from the other labels).
         margin_decay: (L,) mean of m_w(x), the weight-decay term's margin.
+        margin_per_step: (n_steps+1,) the mean margin m(x) after every step (0: at initialisation),
+            for laws of the whole path (e.g. :func:`kernelcap.theory.kernels.decoupled_decay_term`).
         decay_share: (L,) ‖c_w‖ / (‖Σ_i c_i‖ + ‖c_w‖), centred logits, all recorded test pairs.
         participation: (L,) mean over test pairs of the participation ratio of the per-example
             contributions, (Σ_i ‖c_i‖²)² / Σ_i ‖c_i‖⁴ / n_train (1: all examples alike).
@@ -73,6 +75,7 @@ class GrokkingPathKernel:
     x_test: np.ndarray
     y_test: np.ndarray
     y_train: np.ndarray
+    margin_per_step: np.ndarray
 
     def __repr__(self) -> str:
         return (
@@ -92,6 +95,12 @@ class _ModularMLP(ModularMLP):
         classes = torch.arange(self.emb.shape[0], device=idx.device)
         hot = (idx[..., None] == classes).to(self.emb.dtype).sum(-2)  # (N, p): e_a + e_b
         return torch.relu(hot @ self.emb @ self.w_in) @ self.w_out
+
+
+def _mean_margin(out: torch.Tensor, y_test: np.ndarray) -> float:
+    """Mean correct-class margin f_y − mean_o f_o of the (M, p) logits ``out``."""
+    f = out.detach().double().cpu().numpy()
+    return float((f[np.arange(len(y_test)), y_test] - f.mean(1)).mean())
 
 
 def _summary(km: KernelMachine, y_test, y_train):
@@ -179,6 +188,9 @@ def record_grokking(
     grid = [int(s) for s in log_step_grid(n_steps, n_log, every) if s > 0]
     y_test, y_train = y_te[:n_test].cpu().numpy(), y_tr.cpu().numpy()
     logs: dict[str, list] = {}
+    x_rec = x_te[:n_test]
+    with torch.no_grad():
+        per_step = [_mean_margin(model(x_rec), y_test)]
     start = time.perf_counter()
     with single_cpu_thread(dev):
         for t in progress(range(1, n_steps + 1), desc="recorded AdamW", enabled=progress_bar):
@@ -186,6 +198,8 @@ def record_grokking(
             loss = loss_fn(model(x_tr), y_tr)
             loss.backward()
             rec.step(x_tr, y_tr)
+            with torch.no_grad():
+                per_step.append(_mean_margin(model(x_rec), y_test))
             if t not in grid:
                 continue
             km = rec.kernel_machine()
@@ -214,5 +228,6 @@ def record_grokking(
         x_test=x_te[:n_test].cpu().numpy(),
         y_test=y_test,
         y_train=y_train,
+        margin_per_step=np.array(per_step),
         **col,
     )

@@ -253,3 +253,108 @@ def centered_alignment(k1, k2):
     if den == 0:
         raise ValueError("centered_alignment is undefined when a centred kernel is zero")
     return float(np.sum(a * b) / den)
+
+
+# ------------------------------------------------------------------------------ path kernel
+
+
+def kernel_machine_prediction(f0, contributions, decay=0.0, rounding=0.0):
+    r"""The path-kernel machine's output f(x) = f_0(x) + Σ_i c_i(x) + c_w(x) [+ c_r(x)].
+
+    Domingos (2020) writes a model trained by gradient descent as a kernel machine
+    y(x) = Σ_i a_i K^p(x, x_i) + b, with b = f_0(x) and the path kernel
+    K^p(x, x') = ∫ ∇f(x; θ(t))·∇f(x'; θ(t)) dt. For discrete steps the sum over steps s and
+    training examples i is exact when the test gradient is averaged over each step's segment,
+    φ_s(x) = ∫_0^1 ∇f(x; θ_s + tΔθ_s) dt (Bell et al. 2023): the update Δθ_s = Σ_i u_{i,s} + w_s
+    splits into per-example parts (for SGD u_{i,s} = −η_s J(x_i; θ_s)ᵀ ℓ′_{i,s}, so
+    c_i(x) = Σ_s φ_s(x)·u_{i,s} = Σ_s a_{i,s} K_s(x, x_i) with K_s(x, x_i) = φ_s(x)J(x_i; θ_s)ᵀ) and
+    a weight-decay part w_s, whose sum c_w(x) = Σ_s φ_s(x)·w_s is the machine's extra term under
+    weight decay (Eichin et al. 2025 for Adam/AdamW). c_r is the float rounding of the stored
+    parameters, which no update rule produces; it is not part of the machine and is 0 by default.
+
+    This evaluates the machine on a *measured* path kernel, as :func:`linearized_prediction` does
+    on the NTK at initialization: the contributions recorded along a run, e.g. the fields ``f0``,
+    ``contributions`` and ``weight_decay`` of :class:`kernelcap.empirics.path_kernel.KernelMachine`.
+
+    Args:
+        f0: (M, *out) the network at the start of the path, at M test inputs.
+        contributions: (M, n, *out) c_i(x), what training example i moved the output at x.
+        decay: c_w(x), broadcastable to (M, *out) (0: no weight decay).
+        rounding: c_r(x), broadcastable to (M, *out) (0: leave the rounding out).
+
+    Returns:
+        (M, *out) float64: f_0 + Σ_i c_i + c_w + c_r.
+
+    References: Domingos, "Every model learned by gradient descent is approximately a kernel
+    machine", arXiv 2012.00152 (2020); Bell et al., "Exact discrete path kernels", arXiv
+    2308.00824 (2023); Eichin et al., "ExPLAIND", arXiv 2505.20076 (2025).
+    """
+    f = as_array(f0, "f0")
+    c = as_array(contributions, "contributions")
+    if f.ndim < 1:
+        raise ValueError(f"f0 must have shape (M, *out), got a scalar {f0!r}")
+    if c.ndim != f.ndim + 1 or c.shape[0] != f.shape[0] or c.shape[2:] != f.shape[1:]:
+        raise ValueError(
+            f"contributions must have shape (M, n, *out) = ({f.shape[0]}, n, "
+            f"{', '.join(map(str, f.shape[1:]))}) for f0 of shape {f.shape}, got {c.shape}"
+        )
+    out = f + c.sum(axis=1)
+    for name, value in (("decay", decay), ("rounding", rounding)):
+        term = as_array(value, name)
+        try:
+            out = out + np.broadcast_to(term, out.shape)
+        except ValueError:
+            raise ValueError(
+                f"{name} must broadcast to the output shape {out.shape}, got {term.shape}"
+            ) from None
+    return out
+
+
+def decoupled_decay_term(outputs, lr, weight_decay, degree):
+    r"""The weight-decay term c_w of the exact path-kernel decomposition of a homogeneous network
+    trained with decoupled weight decay, from the network's outputs along the path.
+
+    Decoupled decay (AdamW, Loshchilov & Hutter 2019) moves the parameters at step s by
+    Δθ_s = u_s − η_s λ θ_s, and in the exact decomposition (Bell et al. 2023; Eichin et al. 2025)
+    the decay part moves the output by c_{w,s}(x) = −η_s λ φ_s(x)·θ_s, with
+    φ_s(x) = ∫_0^1 ∇f(x; θ_s + tΔθ_s) dt. If the network is homogeneous of degree L in its
+    parameters, f(x; cθ) = c^L f(x; θ) (a bias-free ReLU MLP with L weight matrices), Euler's
+    theorem ∇f(x; θ)·θ = L f(x; θ) (Lyu & Li 2020) and an integration by parts along the segment
+    give exactly φ_s(x)·θ_s = (L+1) f̄_s(x) − f_{s+1}(x), f̄_s = ∫_0^1 f(x; θ_s + tΔθ_s) dt. With the
+    trapezoid rule for f̄_s (error f″/12 along the segment, O(‖Δθ_s‖²)):
+
+        c_w(x; t) = −λ Σ_{s<t} η_s [(L+1) f_s(x) + (L−1) f_{s+1}(x)] / 2,   f_s = f(x; θ_s).
+
+    The decay term is the shrinkage θ → (1 − ηλ)θ seen through the output, f → (1 − ηλ)^L f: it
+    moves every output towards zero at the rate Lηλ|f|, raising negative margins and lowering
+    positive ones. It holds for any update u_s (SGD, Adam) as long as the decay is decoupled.
+
+    Args:
+        outputs: (T+1, ...) f(x; θ_s) for s = 0..T, any trailing shape (test points, classes, or a
+            margin, which is linear in the outputs).
+        lr: η_s, a scalar or (T,) per-step learning rates, ≥ 0.
+        weight_decay: λ ≥ 0 (torch's ``weight_decay`` of AdamW).
+        degree: L > 0, the degree of homogeneity.
+
+    Returns:
+        (T+1, ...) float64: c_w after t = 0, 1, ..., T steps (0 at t = 0).
+
+    References: Loshchilov & Hutter, "Decoupled weight decay regularization", ICLR 2019; Lyu & Li,
+    "Gradient descent maximizes the margin of homogeneous neural networks", ICLR 2020 (Euler's
+    theorem for homogeneous networks); Bell et al., arXiv 2308.00824 (2023).
+    """
+    f = as_array(outputs, "outputs")
+    if f.ndim < 1 or f.shape[0] < 1:
+        raise ValueError(f"outputs must have shape (T+1, ...) with T ≥ 0, got {f.shape}")
+    steps = f.shape[0] - 1
+    eta = as_array(lr, "lr", ge=0)
+    if eta.ndim > 1 or (eta.ndim == 1 and eta.shape[0] != steps):
+        raise ValueError(f"lr must be a scalar or have shape ({steps},), got {eta.shape}")
+    lam = float(as_array(weight_decay, "weight_decay", ge=0))
+    big_l = float(as_array(degree, "degree", gt=0))
+    eta = np.broadcast_to(eta, (steps,)).reshape((steps,) + (1,) * (f.ndim - 1))
+    per_step = -lam * eta * ((big_l + 1) * f[:-1] + (big_l - 1) * f[1:]) / 2
+    return np.concatenate([np.zeros_like(f[:1]), np.cumsum(per_step, axis=0)])
+
+
+__all__ += ["kernel_machine_prediction", "decoupled_decay_term"]

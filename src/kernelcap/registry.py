@@ -50,18 +50,15 @@ class ClaimLoadError(ValueError):
 class Source:
     """Where a registered claim came from, so another process can load it again.
 
-    ``kind`` is ``"module"`` (``name`` is a module with ``CLAIMS``), ``"entry_point"`` (``name`` is
-    the entry point's value, ``module`` or ``module:attr``) or ``"legacy"`` (a module whose import
-    registers its claims).
+    ``kind`` is ``"module"`` (``name`` is a module with ``CLAIMS``) or ``"entry_point"`` (``name``
+    is the entry point's value, ``module`` or ``module:attr``).
     """
 
     kind: str
     name: str
 
     def __str__(self) -> str:
-        return {"module": "module", "entry_point": "entry point", "legacy": "module"}[
-            self.kind
-        ] + f" {self.name!r}"
+        return {"module": "module", "entry_point": "entry point"}[self.kind] + f" {self.name!r}"
 
 
 def register(c: Claim, source: Source | None = None) -> Claim:
@@ -180,11 +177,6 @@ def load_all() -> None:
 
     for name in pkg.MODULES:
         load_module(f"{pkg.__name__}.{name}")
-    for name in getattr(pkg, "LEGACY_MODULES", ()):
-        before = set(_REGISTRY)
-        importlib.import_module(name)
-        for cid in set(_REGISTRY) - before:
-            _SOURCES[cid] = (_REGISTRY[cid], Source("legacy", name))
     load_entry_points()
     _LOADED = True
 
@@ -197,9 +189,6 @@ def load_source(source: Source, claim_id: str):
         found = _claims_of(_import(source.name, what), what)
     elif source.kind == "entry_point":
         found = _entry_point_claims(source.name, what)
-    elif source.kind == "legacy":
-        _import(source.name, what)
-        found = [c for c in [_REGISTRY.get(claim_id)] if c is not None]
     else:
         raise ClaimLoadError(f"unknown claim source kind {source.kind!r}")
     for c in found:

@@ -354,6 +354,8 @@ def test_record_grokking_margin_parts_add_up_to_the_net():
     np.testing.assert_allclose(run.margin[-1], f[rows, run.y_test].mean(), rtol=0.05)
     np.testing.assert_allclose(run.margin_by_example.sum(-1).mean(-1), run.margin_examples, 1e-5)
     assert np.all((0 < run.participation) & (run.participation <= 1))
+    assert run.margin_per_step.shape == (7,)
+    np.testing.assert_allclose(run.margin_per_step[run.steps], run.margin, rtol=0.05, atol=1e-6)
     assert np.all((0 <= run.decay_share) & (run.decay_share <= 1)) and run.relative_error[-1] < 0.05
     x = torch.tensor(run.x_test)
     w = [np.random.default_rng(0).standard_normal(s) for s in [(7, 8), (8, 16), (16, 7)]]

@@ -31,7 +31,6 @@ def fresh_registry(monkeypatch):
     monkeypatch.setattr(registry, "_SOURCES", {})
     monkeypatch.setattr(registry, "_LOADED", False)
     monkeypatch.setattr(own_claims, "MODULES", ("hopfield",))
-    monkeypatch.setattr(own_claims, "LEGACY_MODULES", ())
     for name in [m for m in sys.modules if m == "mytheory" or m.startswith("mytheory.")]:
         monkeypatch.delitem(sys.modules, name)
 

@@ -5,6 +5,8 @@ from hypothesis import strategies as st
 
 from kernelcap.theory.kernels import (
     centered_alignment,
+    decoupled_decay_term,
+    kernel_machine_prediction,
     kernel_regression,
     linearized_prediction,
     nngp_kernel,
@@ -312,6 +314,16 @@ def test_linearized_prediction_with_tiny_steps_and_divergence():
             (),
         ),
         (centered_alignment, dict(k1=np.diag([1.0, 2.0, 3.0]), k2=np.diag([3.0, 1.0, 2.0])), ()),
+        (
+            kernel_machine_prediction,
+            dict(f0=np.zeros((2, 3)), contributions=np.ones((2, 4, 3)), decay=0.5, rounding=0.0),
+            (),
+        ),
+        (
+            decoupled_decay_term,
+            dict(outputs=np.ones((4, 2)), lr=0.1, weight_decay=1.0, degree=3),
+            (),
+        ),
     ],
 )
 def test_every_numeric_argument_refuses_bools_text_none_nan_and_inf(fn, kwargs, none_ok):
@@ -320,3 +332,107 @@ def test_every_numeric_argument_refuses_bools_text_none_nan_and_inf(fn, kwargs, 
 
 def test_activation_is_a_checked_choice():
     assert_checks_choice(ntk_kernel, dict(x1=_x(0)), "activation")
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), m=st.integers(1, 4), n=st.integers(0, 5), o=st.integers(1, 3))
+def test_kernel_machine_prediction_sums_the_terms(seed, m, n, o):
+    rng = np.random.default_rng(seed)
+    f0, c = rng.normal(size=(m, o)), rng.normal(size=(m, n, o))
+    w, r = rng.normal(size=(m, o)), rng.normal(size=(m, 1))
+    want = f0 + c.sum(1) + w + r
+    assert np.allclose(kernel_machine_prediction(f0, c, w, r), want, rtol=1e-13, atol=1e-13)
+    # linear in the contributions; f0 alone when nothing moved it
+    assert np.allclose(
+        kernel_machine_prediction(f0, 2 * c) - f0, 2 * (kernel_machine_prediction(f0, c) - f0)
+    )
+    assert np.array_equal(kernel_machine_prediction(f0, np.zeros((m, n, o))), f0)
+    # a scalar output per test point: f0 (M,), contributions (M, n)
+    assert np.allclose(
+        kernel_machine_prediction(f0[:, 0], c[:, :, 0]), want[:, 0] - w[:, 0] - r[:, 0]
+    )
+
+
+def test_kernel_machine_prediction_refuses_mismatched_shapes():
+    with pytest.raises(ValueError, match="contributions"):
+        kernel_machine_prediction(np.zeros((2, 3)), np.zeros((3, 4, 3)))
+    with pytest.raises(ValueError, match="contributions"):
+        kernel_machine_prediction(np.zeros((2, 3)), np.zeros((2, 4, 2)))
+    with pytest.raises(ValueError, match="decay"):
+        kernel_machine_prediction(np.zeros((2, 3)), np.zeros((2, 4, 3)), decay=np.zeros(2))
+    with pytest.raises(ValueError, match="f0"):
+        kernel_machine_prediction(1.0, np.zeros(1))
+
+
+def _cubic(a, b, c):
+    """f(θ) = (a·θ)(b·θ)(c·θ), homogeneous of degree 3, and its gradient."""
+    f = lambda t: (a @ t) * (b @ t) * (c @ t)  # noqa: E731
+    g = lambda t: a * (b @ t) * (c @ t) + b * (a @ t) * (c @ t) + c * (a @ t) * (b @ t)  # noqa: E731
+    return f, g
+
+
+def _decay_run(seed, lam, scale, time=0.25):
+    """Normalised GD with decoupled decay on ½(f − 1)², f(θ) = (a·θ)(b·θ)(c·θ), for a fixed time
+    Σ_s η_s: the outputs along the path and c_w = Σ_s −η_s λ φ_s·θ_s with φ_s by 2-node
+    Gauss–Legendre (exact: ∇f is quadratic along a segment)."""
+    rng = np.random.default_rng(seed)
+    a, b, c = rng.normal(size=(3, 8))
+    f, grad = _cubic(a, b, c)
+    theta = rng.normal(size=8)
+    steps = int(round(time / scale))
+    eta = scale * (1 + np.cos(np.linspace(0, np.pi, steps))) / 2  # a cosine schedule
+    eta *= time / eta.sum()
+    nodes, weights = np.polynomial.legendre.leggauss(2)
+    nodes, weights = (nodes + 1) / 2, weights / 2
+    outputs, exact = [f(theta)], [0.0]
+    for s in range(steps):
+        g = (f(theta) - 1) * grad(theta)
+        delta = -eta[s] * g / (1 + np.linalg.norm(g)) - eta[s] * lam * theta  # bounded, smooth
+        phi = sum(w * grad(theta + t * delta) for t, w in zip(nodes, weights))
+        exact.append(exact[-1] - eta[s] * lam * phi @ theta)
+        theta = theta + delta
+        outputs.append(f(theta))
+    return np.array(outputs), eta, np.array(exact)
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 10_000), lam=st.floats(0.1, 2.0))
+def test_decoupled_decay_term_matches_the_segment_integral_on_a_homogeneous_model(seed, lam):
+    """The formula from the outputs alone against the segment integral; its only error is the
+    trapezoid rule's O(‖Δθ‖²) per step, so halving every step size quarters it at a fixed time."""
+    errors = []
+    for scale in (2e-3, 1e-3):
+        outputs, eta, exact = _decay_run(seed, lam, scale)
+        got = decoupled_decay_term(outputs, eta, lam, 3)
+        assert got[0] == 0 and got.shape == outputs.shape
+        errors.append(np.abs(got - exact).max() / np.abs(exact).max())
+    assert errors[0] < 1e-3
+    assert errors[1] < errors[0] / 3  # second order (a first-order error would only halve)
+
+
+@settings(max_examples=25, deadline=None)
+@given(x=st.floats(1e-4, 1e-2), degree=st.integers(1, 4), t=st.integers(1, 50))
+def test_decoupled_decay_term_under_pure_decay_is_the_whole_change(x, degree, t):
+    """u = 0: θ_s = (1 − ηλ)^s θ_0 and f_s = (1 − ηλ)^{Ls} f_0; the decay term is f_t − f_0 up to
+    the trapezoid's O((ηλ)³) per step; it is exact for a linear model (L = 1)."""
+    f = (1 - x) ** (degree * np.arange(t + 1))
+    got = decoupled_decay_term(f, x, 1.0, degree)
+    scale = degree**3 * x**3 * t + 1e-15
+    assert np.all(np.abs(got - (f - 1)) <= scale)
+    if degree == 1:
+        assert np.allclose(got, f - 1, rtol=1e-12, atol=1e-15)
+
+
+def test_decoupled_decay_term_signs_shapes_and_arguments():
+    out = np.array(
+        [[-1.0, 2.0], [-1.0, 2.0], [-1.0, 2.0]]
+    )  # (T+1, 2): a negative, a positive output
+    c = decoupled_decay_term(out, 0.1, 1.0, 3)
+    assert c.shape == out.shape and np.all(c[0] == 0)
+    assert np.all(c[1:, 0] > 0) and np.all(c[1:, 1] < 0)  # towards zero
+    assert np.allclose(c[2], -0.1 * 3 * 2 * out[0])  # −ηλL f per step for a constant output
+    assert np.array_equal(decoupled_decay_term(out, 0.1, 0.0, 3), np.zeros_like(out))
+    with pytest.raises(ValueError, match="lr"):
+        decoupled_decay_term(out, [0.1, 0.1, 0.1], 1.0, 3)
+    with pytest.raises(ValueError, match="degree"):
+        decoupled_decay_term(out, 0.1, 1.0, 0)
