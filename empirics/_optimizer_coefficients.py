@@ -146,13 +146,18 @@ class _SGD(_Base):
         self.first = self.space.per_param(first)
 
     def after_step(self, theta, grads, idx, active, grads_sum) -> Update:
-        act = active.to(theta.dtype)
-        lr, wd = self.hyper("lr") * act, self.hyper("weight_decay")
-        d_decay = wd * theta * act
+        everywhere = bool(active.all())  # skip the masks and a zero decay (P-vector passes)
+        act = (
+            self.space.per_param([1.0] * len(self.groups)) if everywhere else active.to(theta.dtype)
+        )
+        lr, wd = self.hyper("lr"), self.hyper("weight_decay")
+        lr = lr if everywhere else lr * act
+        decays = any(float(g["weight_decay"]) != 0 for g in self.opt.param_groups)
+        d_decay = wd * theta * act if decays else torch.zeros_like(theta)
         if not self.needs_state:
-            terms = [(grads, idx, -lr)]
-            decay = -lr * d_decay
-            return Update(terms, decay, -lr * grads_sum + decay)
+            step = -lr
+            decay = step * d_decay if decays else d_decay
+            return Update([(grads, idx, step)], decay, torch.addcmul(decay, step, grads_sum))
         mu, damp = self.hyper("momentum"), self.hyper("dampening")
         nest = self.hyper("nesterov", lambda v: float(bool(v)))
         has_mu = (mu != 0).to(theta.dtype)
