@@ -5,7 +5,11 @@ recorded with ``method="structured"`` (hooks, Gram identities; plain SGD through
 along a_i, with no per-example gradients) and once with ``method="jacobian"`` (torch.func
 per-example Jacobians). Recording does not change training, so the two runs end at bitwise equal
 weights — the same run — and every recorded term must agree to float64 rounding, and both must
-rebuild the trained net.
+rebuild the trained net. The zoo covers layer rules, per-module fallbacks (a parameter outside any
+layer, an overridden forward), frozen and gradient-less parameters; the optimizers SGD (plain,
+param groups with decay, nesterov, dampened momentum with decay), Adam (amsgrad, coupled decay)
+and AdamW, also under lr schedulers. A weight used outside its layer fails the probe: ``auto``
+then records with torch.func.
 """
 
 import numpy as np
@@ -93,6 +97,24 @@ class Attention(nn.Module):
         return self.head(self.attn(h, h, h, need_weights=False)[0].mean(1))
 
 
+class UnusedHead(nn.Module):
+    """A trainable layer outside the forward: no .grad, so the optimizer skips it every step."""
+
+    def __init__(self):
+        super().__init__()
+        self.body, self.unused = _mlp(nn.Tanh, 2), nn.Linear(5, 2)
+
+    def forward(self, x):
+        return self.body(x)
+
+
+class DoubledLinear(nn.Linear):
+    """A Linear whose forward is overridden: the layer rule does not apply to it."""
+
+    def forward(self, x):
+        return F.linear(x, 2 * self.weight, self.bias)
+
+
 class RawWeight(nn.Module):
     """A weight used outside its layer: the probe sends it to the whole-model torch.func path."""
 
@@ -121,6 +143,7 @@ ZOO = {
     "embedding": (EmbedPool, _tokens, _mse, None),
     "residual-layernorm-custom": (Residual, _vectors, _mse, None),
     "attention": (Attention, _tokens, _mse, None),
+    "unused-head": (UnusedHead, _vectors, _mse, None),
 }
 
 
@@ -135,11 +158,15 @@ OPTIMIZERS = {
         _split_groups(p, lr=0.05, weight_decay=0.3), lr=0.2, weight_decay=0.1
     ),
     "nesterov": lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True),
+    "momentum-dampening-decay": lambda p: torch.optim.SGD(
+        p, lr=0.1, momentum=0.8, dampening=0.3, weight_decay=0.05
+    ),
+    "adam-amsgrad-decay": lambda p: torch.optim.Adam(p, lr=1e-2, weight_decay=0.1, amsgrad=True),
     "adamw": lambda p: torch.optim.AdamW(p, lr=1e-2, weight_decay=0.5),
 }
 
 
-def _run(name, opt_name, method, dtype=torch.float64, **kw):
+def _run(name, opt_name, method, dtype=torch.float64, sched=None, **kw):
     build, inputs, loss, targets = ZOO[name]
     torch.manual_seed(0)
     model = build().to(dtype)
@@ -149,12 +176,15 @@ def _run(name, opt_name, method, dtype=torch.float64, **kw):
     y = y.to(dtype) if y.is_floating_point() else y
     opt = OPTIMIZERS[opt_name]([p for p in model.parameters() if p.requires_grad])
     rec = PathKernelRecorder(model, opt, xt, loss_fn=loss, n_train=N, method=method, **kw)
+    sched = None if sched is None else sched(opt)
     g = torch.Generator().manual_seed(1)
     for _ in range(STEPS):
         idx = torch.randperm(N, generator=g)[:BATCH]
         opt.zero_grad()
         loss(model(x[idx]), y[idx]).mean().backward()
         rec.step(x[idx], y[idx], idx)
+        if sched is not None:
+            sched.step()
     weights = torch.cat([p.detach().reshape(-1) for p in model.parameters()])
     return rec, weights
 
@@ -164,9 +194,19 @@ def _run(name, opt_name, method, dtype=torch.float64, **kw):
 def test_structured_equals_torch_func_and_rebuilds_the_net(name, opt_name):
     rec, w = _run(name, opt_name, "structured", quad_nodes=6)  # 3 nodes: ≤ 1.4e-6 here
     ref, w_ref = _run(name, opt_name, "jacobian", quad_nodes=6)
+    _assert_same_run(rec, ref, w, w_ref)
+    assert rec._sgd_kernel == (opt_name in ("sgd", "sgd-groups-decay"))
+    km = rec.kernel_machine()
+    assert km.relative_error < 1e-11, km
+    assert km.grad_mismatch < 1e-14 and km.update_mismatch < 1e-9  # Adam: ~1e-10 (tiny v)
+    decays = opt_name in ("sgd-groups-decay", "adamw", "momentum-dampening-decay")
+    assert (np.abs(km.weight_decay).max() > 1e-6) == (decays or opt_name == "adam-amsgrad-decay")
+
+
+def _assert_same_run(rec, ref, w, w_ref):
+    """The structured and the torch.func recorder of one training run record the same terms."""
     assert torch.equal(w, w_ref)  # the same training run
     assert rec._path is not None and ref._path is None
-    assert rec._sgd_kernel == (opt_name in ("sgd", "sgd-groups-decay"))
     for form in ("exact", "first_order"):
         a, b = rec.kernel_machine(form), ref.kernel_machine(form)
         scale = np.abs(a.f_trained - a.f0).max()
@@ -174,10 +214,22 @@ def test_structured_equals_torch_func_and_rebuilds_the_net(name, opt_name):
             np.testing.assert_allclose(
                 getattr(a, field), getattr(b, field), rtol=0, atol=1e-13 * scale, err_msg=field
             )
-    km = rec.kernel_machine()
-    assert km.relative_error < 1e-11, km
-    assert km.grad_mismatch < 1e-14 and km.update_mismatch < 1e-9  # Adam: ~1e-10 (tiny v)
-    assert (np.abs(km.weight_decay).max() > 1e-6) == (opt_name in ("sgd-groups-decay", "adamw"))
+
+
+SCHEDULERS = {
+    "lambda": lambda opt: torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1 / (1 + s)),
+    "step": lambda opt: torch.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5),
+}
+
+
+@pytest.mark.parametrize("sched", SCHEDULERS)
+@pytest.mark.parametrize("opt_name", ["sgd-groups-decay", "nesterov", "adamw"])
+@pytest.mark.parametrize("name", ["mlp-gelu-ce", "cnn-groupnorm"])
+def test_structured_equals_torch_func_under_lr_schedulers(name, opt_name, sched):
+    rec, w = _run(name, opt_name, "structured", sched=SCHEDULERS[sched])
+    ref, w_ref = _run(name, opt_name, "jacobian", sched=SCHEDULERS[sched])
+    _assert_same_run(rec, ref, w, w_ref)
+    assert rec.kernel_machine().relative_error < 1e-5  # 3 nodes
 
 
 def test_auto_takes_the_structured_path_where_every_layer_has_a_rule():
@@ -186,6 +238,30 @@ def test_auto_takes_the_structured_path_where_every_layer_has_a_rule():
     rec, _ = _run("residual-layernorm-custom", "adamw", "auto")
     assert rec._path is not None and not rec._sgd_kernel
     assert set(rec._path.paths.values()) == {"layer rule", "module torch.func"}
+
+
+@pytest.mark.parametrize("opt_name", ["sgd", "adamw"])
+def test_layer_without_a_rule_gets_its_exact_per_module_fallback(opt_name):
+    """An overridden forward has no layer rule: its parameters take vmap(vjp) of that layer
+    alone, which keeps ``auto`` on the structured path and its terms those of torch.func."""
+    ZOO["no-rule"] = (
+        lambda: nn.Sequential(DoubledLinear(5, 7), nn.Tanh(), nn.Linear(7, 2)),
+        _vectors,
+        _mse,
+        None,
+    )
+    try:
+        rec, w = _run("no-rule", opt_name, "auto")
+        ref, w_ref = _run("no-rule", opt_name, "jacobian")
+    finally:
+        del ZOO["no-rule"]
+    assert rec._path.paths == {
+        "0.weight": "module torch.func",
+        "0.bias": "module torch.func",
+        "2.weight": "layer rule",
+        "2.bias": "layer rule",
+    }
+    _assert_same_run(rec, ref, w, w_ref)
 
 
 def test_weight_outside_its_layer_auto_uses_torch_func_and_structured_stays_exact():
