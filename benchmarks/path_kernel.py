@@ -2,14 +2,18 @@
 
 For each optimizer, dtype and batch size, times a plain loop step (zero_grad, forward, loss,
 backward, ``optimizer.step()``) and the same step recorded by ``PathKernelRecorder`` (``rec.step``
-instead of ``optimizer.step()``), best of several repeats, and prints the ratio. MLP: d=10 →
-256 → 256 → 1, tanh (68,865 parameters), MSE, n_train=200, n_test=50. Where the ``explaind``
+instead of ``optimizer.step()``), and prints the ratio. With one thread times are the process's
+CPU time (the wall time of an idle machine; on a shared CPU the wall time also counts waiting for
+a core), with more the wall time. Plain and recorded runs alternate, a block of steps each, and
+each keeps its best block. MLP: d=10 → 256 → 256 → 1, tanh (68,865 parameters), MSE,
+n_train=200, n_test=50. Where the ``explaind``
 package (ExPLAIND, Eichin et al. 2025) imports, its AdamW path kernel runs on the same classifier
 run (record history, then ``ExactPathKernelModel.predict``) and is timed next to ours.
 
     python benchmarks/path_kernel.py                 # full table (float32/float64, batch 200/50)
     python benchmarks/path_kernel.py --quick         # float32, batch 200 only
-    python benchmarks/path_kernel.py --threads 2     # intra-op threads (default 1: shared CPU)
+    python benchmarks/path_kernel.py --method jacobian   # the torch.func path (default: auto)
+    OMP_NUM_THREADS=2 python benchmarks/path_kernel.py --threads 2   # default 1: shared CPU
     python benchmarks/path_kernel.py --quick --n-test 5 --no-explaind   # cost against n_test
 
 explaind requires Python ≥ 3.12 on PyPI; its core (epk_model, model_paths, optimizer_paths,
@@ -28,6 +32,7 @@ from torch import nn
 from kernelcap.empirics.path_kernel import PathKernelRecorder
 
 N_TRAIN, N_TEST, D, WIDTH = 200, 50, 10, 256
+CLOCK = time.process_time  # one thread; with more, the wall clock (CPU time sums the threads)
 
 OPTIMIZERS = {
     "SGD": lambda p: torch.optim.SGD(p, lr=0.05),
@@ -54,15 +59,18 @@ def data(dtype, seed=0):
     return x, torch.sin(x[:, :1]), torch.randn(N_TEST, D, generator=g, dtype=dtype)
 
 
-def time_steps(step, n_steps, repeats):
-    """Best over ``repeats`` of the mean time of ``n_steps`` consecutive steps (after a warm-up)."""
-    step(0)
-    best = float("inf")
+def time_steps(steps, n_steps, repeats):
+    """For each of ``steps``, the best over ``repeats`` of the mean time of ``n_steps``
+    consecutive steps (after a warm-up step), the step functions taking turns block by block."""
+    for step in steps:
+        step(0)
+    best = [float("inf")] * len(steps)
     for r in range(repeats):
-        t = time.perf_counter()
-        for s in range(n_steps):
-            step(1 + r * n_steps + s)
-        best = min(best, (time.perf_counter() - t) / n_steps)
+        for k, step in enumerate(steps):
+            t = CLOCK()
+            for s in range(n_steps):
+                step(1 + r * n_steps + s)
+            best[k] = min(best[k], (CLOCK() - t) / n_steps)
     return best
 
 
@@ -84,10 +92,8 @@ def one_case(name, dtype, batch, n_steps, repeats, **rec_kw):
 
         return step, rec
 
-    plain, _ = runner(False)
-    t_plain = time_steps(plain, n_steps, repeats)
-    recorded, rec = runner(True)
-    t_rec = time_steps(recorded, n_steps, repeats)
+    (plain, _), (recorded, rec) = runner(False), runner(True)
+    t_plain, t_rec = time_steps([plain, recorded], n_steps, repeats)
     err = rec.kernel_machine().relative_error if rec_kw.get("quad_nodes", 3) else float("nan")
     return t_plain, t_rec, err
 
@@ -180,23 +186,30 @@ def ours_classifier(n_steps, repeats):
 
 
 def main():
-    global N_TEST
+    global N_TEST, CLOCK
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=1, help="> 1: set OMP_NUM_THREADS instead")
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--n-test", type=int, default=50, help="test inputs decomposed")
     ap.add_argument("--no-explaind", action="store_true")
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--method", default="auto", help="the recorder's method")
     args = ap.parse_args()
     N_TEST = args.n_test
-    torch.set_num_threads(args.threads)
+    if args.threads == 1:
+        torch.set_num_threads(1)  # one thread only: set_num_threads(k > 1) breaks batched LAPACK
+    elif torch.get_num_threads() != args.threads:
+        ap.error(f"start with OMP_NUM_THREADS={args.threads} for {args.threads} threads")
+    else:
+        CLOCK = time.perf_counter
     dtypes = [torch.float32] if args.quick else [torch.float32, torch.float64]
     batches = [200] if args.quick else [200, 50]
     n_params = sum(p.numel() for p in mlp(torch.float32).parameters())
     print(
         f"MLP {D}-{WIDTH}-{WIDTH}-1 tanh, P={n_params}, n_train={N_TRAIN}, n_test={N_TEST}, "
-        f"torch {torch.__version__}, {args.threads} thread(s); best of {args.repeats}×{args.steps}"
+        f"torch {torch.__version__}, {args.threads} thread(s), method={args.method!r}; "
+        f"best of {args.repeats}×{args.steps}"
     )
     head = "optimizer           dtype    batch  plain ms  recorded ms  ratio  no-1st-order  rel.err"
     print(head)
@@ -204,8 +217,11 @@ def main():
     for dtype in dtypes:
         for batch in batches:
             for name in OPTIMIZERS:
-                t0, t1, err = one_case(name, dtype, batch, args.steps, args.repeats)
-                _, t2, _ = one_case(name, dtype, batch, args.steps, args.repeats, first_order=False)
+                kw = dict(method=args.method)
+                t0, t1, err = one_case(name, dtype, batch, args.steps, args.repeats, **kw)
+                kw["first_order"] = False
+                t3, t2, _ = one_case(name, dtype, batch, args.steps, args.repeats, **kw)
+                t0 = min(t0, t3)
                 row = f"{name:<19} {str(dtype)[6:]:<8} {batch:>5}  {1e3 * t0:8.2f}  "
                 print(row + f"{1e3 * t1:11.1f}  {t1 / t0:5.1f}  {t2 / t0:12.1f}  {err:.1e}")
     if args.no_explaind:

@@ -219,13 +219,15 @@ def cross_kernel(fa: Features, fb: Features, full: bool = False, budget: int = B
     r"""Θ(xa, xb) = Σ_params ∂f(xa)/∂θ · ∂f(xb)/∂θ from the features of two batches.
 
     ``fa`` and ``fb`` may come from different parameter values of the same model (the cross
-    kernel of the path kernel). Returns (Na, Nb) summed over the K outputs, or (Na, Nb, K, K)
-    with ``full=True``. Passing the same object twice computes a symmetric block once.
+    kernel of the path kernel). Returns (Na, Nb) summed over the K outputs, or (Na, Nb, Ka, Kb)
+    with ``full=True``, where the two batches may carry different output directions (the path
+    kernel's batch has one, the cotangent ∂L/∂f). Passing the same object twice computes a
+    symmetric block once.
     """
-    if fa.k != fb.k or fa.shapes.keys() != fb.shapes.keys():
+    if (fa.k != fb.k and not full) or fa.shapes.keys() != fb.shapes.keys():
         raise ValueError("fa and fb must be features of the same parameters and outputs")
     same = fa is fb
-    shape = (fa.n, fb.n, fa.k, fa.k) if full else (fa.n, fb.n)
+    shape = (fa.n, fb.n, fa.k, fb.k) if full else (fa.n, fb.n)
     total = torch.zeros(shape, dtype=fa.dtype, device=fa.device)
     tiles = _tiles(fa.n, fb.n, same)
     seen = {}
@@ -293,13 +295,13 @@ def _stack(uses) -> LowRank:
 
 def _gram_is_cheaper(a: LowRank, b: LowRank, full: bool, same: bool, budget: int) -> bool:
     k, n1, t1, r = a.u.shape
-    n2, t2, c = b.u.shape[1], b.u.shape[2], a.width
+    kb, n2, t2, c = b.u.shape[0], b.u.shape[1], b.u.shape[2], a.width
     pairs = n1 * n2 * t1 * t2
-    kk = k * k if full else k
+    kk = k * kb if full else k
     gram = pairs * ((1 if a.index else 2 * c) + 2 * kk * r + kk)
-    form = 2 * (n1 * t1 + (0 if same else n2 * t2)) * k * r * (1 if a.index else c)
+    form = 2 * (n1 * t1 * k + (0 if same else n2 * t2 * kb)) * r * (1 if a.index else c)
     mat = form + 2 * n1 * n2 * kk * r * c
-    mem_gram, mem_mat = pairs * kk, (n1 + n2) * k * r * c
+    mem_gram, mem_mat = pairs * kk, (n1 * k + n2 * kb) * r * c
     if (mem_gram > budget) != (mem_mat > budget):
         return mem_mat > budget
     return gram <= mat
@@ -317,7 +319,8 @@ def _gram(a: LowRank, b: LowRank, full: bool) -> torch.Tensor:
         ub = ua if b is a else b.u.permute(1, 2, 0, 3).reshape(n2 * t2, k * r)
         gv.mul_(ua @ ub.T)
         return gv if t1 == t2 == 1 else gv.view(n1, t1, n2, t2).sum((1, 3))
-    gu = (a.u.reshape(k * n1 * t1, r) @ b.u.reshape(k * n2 * t2, r).T).view(k, n1, t1, k, n2, t2)
+    kb = b.u.shape[0]
+    gu = (a.u.reshape(k * n1 * t1, r) @ b.u.reshape(kb * n2 * t2, r).T).view(k, n1, t1, kb, n2, t2)
     gu.mul_(gv.view(1, n1, t1, 1, n2, t2))
     return gu.sum((2, 5)).permute(1, 3, 0, 2)
 
@@ -376,12 +379,13 @@ def _flush(total, pending_a, pending_b, full, same, tiles):
     da = torch.cat(pending_a, -1) if len(pending_a) > 1 else pending_a[0]
     db = da if same else (torch.cat(pending_b, -1) if len(pending_b) > 1 else pending_b[0])
     k, p = da.shape[1:]
+    kb = db.shape[1]
     for rows, cols in tiles:
         a = da[rows]
         b = a if same and rows == cols else db[cols]
         n1, n2 = a.shape[0], b.shape[0]
         if full:
-            prod = (a.reshape(n1 * k, p) @ b.reshape(n2 * k, p).T).view(n1, k, n2, k)
+            prod = (a.reshape(n1 * k, p) @ b.reshape(n2 * kb, p).T).view(n1, k, n2, kb)
             total[rows, cols] += prod.permute(0, 2, 1, 3)
         else:
             total[rows, cols] += a.reshape(n1, k * p) @ b.reshape(n2, k * p).T

@@ -24,16 +24,24 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from kernelcap.empirics._ntk_input import flat_output
 
+_DEPTH = [0]  # func_context blocks open: a nested one only re-enables gradients
+
 
 @contextlib.contextmanager
 def func_context():
     """Math attention kernels and gradients enabled (also inside a caller's ``torch.no_grad``)."""
+    if _DEPTH[0]:
+        with torch.enable_grad():
+            yield
+        return
     prev = torch.backends.mha.get_fastpath_enabled()
     torch.backends.mha.set_fastpath_enabled(False)
+    _DEPTH[0] += 1
     try:
         with sdpa_kernel(SDPBackend.MATH), torch.enable_grad():
             yield
     finally:
+        _DEPTH[0] -= 1
         torch.backends.mha.set_fastpath_enabled(prev)
 
 
@@ -46,15 +54,24 @@ def model_fn(model, pick):
     return f
 
 
-def jacobian_features(f, values: dict, names, x: torch.Tensor) -> dict:
-    """{name: (N, O, *shape)} per-example Jacobians of f(values, ·) at the rows of ``x``."""
+def jacobian_features(f, values: dict, names, x: torch.Tensor, cotangents=None) -> dict:
+    """{name: (N, O, *shape)} per-example Jacobians of f(values, ·) at the rows of ``x``; with
+    ``cotangents`` (K, N, O) their K contractions Σ_o cotangents[k, n, o] ∂f_o(x_n), (N, K, ...)."""
     base = {k: v.detach() for k, v in values.items() if k not in names}
     diff = {k: values[k].detach() for k in names}
 
     def one(p, xi):
         return f({**base, **p}, xi[None])[0]
 
-    return vmap(jacrev(one), in_dims=(None, 0))(diff, x)
+    jac = vmap(jacrev(one), in_dims=(None, 0))(diff, x)
+    if cotangents is None:
+        return jac
+    return {
+        k: torch.einsum("kno,nop->nkp", cotangents, j.flatten(2)).reshape(
+            j.shape[0], cotangents.shape[0], *j.shape[2:]
+        )
+        for k, j in jac.items()
+    }
 
 
 def ntvp_block(f, values: dict, names, x1, x2, full: bool):

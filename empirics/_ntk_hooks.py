@@ -312,9 +312,14 @@ def _probe(plan: Plan, x) -> set:
 
 
 def _features(plan, x, vals, cotangents=None, whole_model=True, strict=True):
+    with func_context():  # once: the nested blocks below then cost nothing
+        return _traced(plan, x, vals, cotangents, whole_model, strict)
+
+
+def _traced(plan, x, vals, cotangents, whole_model, strict):
     n = x.shape[0]
     f = model_fn(plan.model, plan.pick)
-    with func_context(), _Recorder(plan) as rec:
+    with _Recorder(plan) as rec:
         for clone in (False, True):
             rec.start(clone)
             out = f(vals, x)
@@ -339,7 +344,7 @@ def _features(plan, x, vals, cotangents=None, whole_model=True, strict=True):
             failed.update(call.names.values())
     if whole_model and plan.fallback:
         with func_context():
-            jac = jacobian_features(f, vals, plan.fallback, x)
+            jac = jacobian_features(f, vals, plan.fallback, x, cotangents)
         uses += [Dense(Part(name, tuple(plan.shapes[name])), jac[name]) for name in plan.fallback]
     skip = set() if strict else failed
     uses = [u for u in uses if not any(p.name in skip for p in u.parts)]
@@ -394,9 +399,12 @@ def per_layer_features(model, x, params_dict=None, *, plan=None, params=None, se
     return batch_features(plan, as_batch(x, "x", p0.dtype, p0.device), params_dict)
 
 
-def batch_features(plan: Plan, x: torch.Tensor, params_dict=None) -> Features:
-    """:func:`per_layer_features` for an already validated batch (no copy, no checks)."""
-    return _features(plan, x, plan.values(params_dict))[0]
+def batch_features(plan: Plan, x: torch.Tensor, params_dict=None, cotangents=None) -> Features:
+    """:func:`per_layer_features` for an already validated batch (no copy, no checks).
+
+    ``cotangents`` (K, N, O): features of the K directions Σ_o cotangents[k, n, o] f_o(x_n)
+    instead of the O outputs (one backward per direction)."""
+    return _features(plan, x, plan.values(params_dict), cotangents)[0]
 
 
 def per_example_gradients(

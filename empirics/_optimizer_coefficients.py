@@ -79,6 +79,7 @@ class _Base:
         self.seen = None  # (n_train,) bool: rows that have been in a batch
         self.decay_state = torch.zeros(space.size, dtype=space.params[0].dtype)
         self.decay_state = self.decay_state.to(space.params[0].device)
+        self.state_sum = torch.zeros_like(self.decay_state)  # Σ_i state_i, tracked
 
     def hyper(self, key, fn=float):
         """Per-coordinate vector of ``fn(group[key])`` over the parameter groups."""
@@ -89,6 +90,12 @@ class _Base:
         """True when the update carries per-example state across steps (momentum, Adam's m)."""
         raise NotImplementedError
 
+    @property
+    def kernel_only(self) -> bool:
+        """True when Δθ = Σ_i (−η ⊙ g_i) + w with η constant on each parameter (plain SGD): the
+        per-example gradients enter only through the path kernel φ_s·g_i."""
+        return isinstance(self, _SGD) and not self.needs_state
+
     def before_step(self) -> None:
         pass
 
@@ -97,21 +104,26 @@ class _Base:
         ``idx``, the coordinates that had a ``.grad`` and Σ_i g_i."""
         raise NotImplementedError
 
-    def _state_update(self, keep, add, grads, idx, d_decay):
-        """state ← keep ⊙ state; state[idx] += add ⊙ grads; the decay state likewise."""
+    def _state_update(self, keep, add, grads, idx, d_decay, grads_sum):
+        """state ← keep ⊙ state; state[idx] += add ⊙ grads; the decay state and Σ_i state_i
+        likewise (the sum is tracked: summing the n_train × P state would read all of it)."""
         if self.state is None:
             self.state = grads.new_zeros(self.n_train, grads.shape[1])
             self.seen = torch.zeros(self.n_train, dtype=torch.bool, device=grads.device)
             self.rows = torch.arange(self.n_train, device=grads.device)
-        self.state.mul_(keep)
         uniform = bool((add == add[0]).all())
         full = idx.shape[0] == self.n_train and bool((idx == self.rows).all())
-        if full:  # a full batch in order: no scatter (index_add_ is slow on CPU)
+        if full and uniform and float(add[0]) == 1.0 and bool((keep == keep[0]).all()):
+            torch.add(grads, self.state, alpha=float(keep[0]), out=self.state)  # one pass
+        elif full:  # a full batch in order: no scatter (index_add_ is slow on CPU)
+            self.state.mul_(keep)
             self.state.add_(grads, alpha=float(add[0])) if uniform else self.state.add_(grads * add)
         else:
+            self.state.mul_(keep)
             src = grads if uniform else grads * add
             self.state.index_add_(0, idx, src, alpha=float(add[0]) if uniform else 1.0)
         self.decay_state = keep * self.decay_state + add * d_decay
+        self.state_sum = keep * self.state_sum + add * grads_sum
         self.seen[idx] = True
 
     def state_rows(self):
@@ -134,26 +146,31 @@ class _SGD(_Base):
         self.first = self.space.per_param(first)
 
     def after_step(self, theta, grads, idx, active, grads_sum) -> Update:
-        act = active.to(theta.dtype)
-        lr, wd = self.hyper("lr") * act, self.hyper("weight_decay")
-        d_decay = wd * theta * act
+        everywhere = bool(active.all())  # skip the masks and a zero decay (P-vector passes)
+        act = (
+            self.space.per_param([1.0] * len(self.groups)) if everywhere else active.to(theta.dtype)
+        )
+        lr, wd = self.hyper("lr"), self.hyper("weight_decay")
+        lr = lr if everywhere else lr * act
+        decays = any(float(g["weight_decay"]) != 0 for g in self.opt.param_groups)
+        d_decay = wd * theta * act if decays else torch.zeros_like(theta)
         if not self.needs_state:
-            terms = [(grads, idx, -lr)]
-            decay = -lr * d_decay
-            return Update(terms, decay, -lr * grads_sum + decay)
+            step = -lr
+            decay = step * d_decay if decays else d_decay
+            return Update([(grads, idx, step)], decay, torch.addcmul(decay, step, grads_sum))
         mu, damp = self.hyper("momentum"), self.hyper("dampening")
         nest = self.hyper("nesterov", lambda v: float(bool(v)))
         has_mu = (mu != 0).to(theta.dtype)
         # inactive coordinates keep their buffer; first steps start it at d (no dampening)
         keep = torch.where(active, (1 - self.first) * mu, torch.ones_like(mu)) * has_mu
         add = torch.where(self.first.bool(), torch.ones_like(damp), 1 - damp) * act * has_mu
-        self._state_update(keep, add, grads, idx, d_decay)
+        self._state_update(keep, add, grads, idx, d_decay, grads_sum)
         a = (1 - has_mu) + has_mu * nest  # weight of d itself
         c = has_mu * (nest * mu + (1 - nest))  # weight of the buffer
         rows, index = self.state_rows()
         terms = [(grads, idx, -lr * a), (rows, index, -lr * c)]
         decay = -lr * (a * d_decay + c * self.decay_state)
-        predicted = -lr * (a * grads_sum + c * rows.sum(0)) + decay
+        predicted = -lr * (a * grads_sum + c * self.state_sum) + decay
         return Update(terms, decay, predicted)
 
 
@@ -187,7 +204,7 @@ class _Adam(_Base):
             decay = scale * d_decay + decoupled_part
             return Update([(grads, idx, scale)], decay, scale * grads_sum + decay)
         keep = torch.where(active, b1, torch.ones_like(b1))
-        self._state_update(keep, (1 - b1) * act, grads, idx, d_decay)
+        self._state_update(keep, (1 - b1) * act, grads, idx, d_decay, grads_sum)
         rows, index = self.state_rows()
         decay = scale * self.decay_state + decoupled_part
-        return Update([(rows, index, scale)], decay, scale * rows.sum(0) + decay)
+        return Update([(rows, index, scale)], decay, scale * self.state_sum + decay)

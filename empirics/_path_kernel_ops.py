@@ -1,20 +1,18 @@
-"""Gradient work of the path-kernel recorder, behind one small interface.
+"""Gradient work of the path-kernel recorder with :mod:`torch.func`: the general path.
 
-Everything the recorder differentiates goes through two calls:
+The recorder's structured per-layer path (:mod:`._path_kernel_structured`: hooks and Gram
+identities, taken by ``method="auto"`` when every parameter has a layer rule or a per-module
+fallback) replaces both calls below; this module is what any other model, and
+``method="jacobian"``/``"jvp"``, uses:
 
 * :func:`per_example_grads` — g_i = J(x_i; θ)ᵀ a_i for a batch, (B, P) materialised, with
-  a_i = ∂L/∂f(x_i);
+  a_i = ∂L/∂f(x_i), by ``vmap`` of ``vjp``;
 * :class:`SegmentFeatures` — the test features of one step, φ_s(x) = ∫_0^1 ∇f(x; θ_s + tΔθ_s) dt
   by Gauss–Legendre quadrature, and ∇f(x; θ_s) (first order), applied to update directions:
   ``features.dot(terms)`` = φ_s(x)·(scale ⊙ rows[k]) for every row k, (n_test, O, K).
 
 Plain SGD (no momentum) uses g_i only in ``dot([(G, −η)])`` = −η φ_s(x)·J(x_i; θ_s)ᵀa_i: the cross
-kernel between the test points along the segment and the batch at θ_s, contracted with a_i; its
-state stays n_test × n_train. Implemented here with :mod:`torch.func` (``vmap`` of ``vjp``,
-``jacrev``, ``jvp``). A structured per-layer path (hooks and Gram identities
-Σ_positions (δ·δ′)(a·a′), as in the structured ``empirical_ntk``) can compute that product without
-materialising g_i, and :func:`per_example_grads` as per-layer outer products, without changing the
-recorder.
+kernel between the test points along the segment and the batch at θ_s, contracted with a_i.
 
 Two ways to apply the test features, chosen per step by a multiply-add count (``method="auto"``):
 
@@ -34,7 +32,7 @@ import numpy as np
 import torch
 from torch.func import functional_call, jacrev, jvp, vjp, vmap
 
-METHODS = ("auto", "jacobian", "jvp")
+METHODS = ("auto", "structured", "jacobian", "jvp")
 
 
 @dataclass
@@ -231,3 +229,17 @@ class SegmentFeatures:
             )
             first = at(self.theta0) if self.theta0 is not None else None
         return exact, first
+
+
+def torch_func_segment(
+    space, theta, delta, x_test, n_out, n_dirs, *, quad_nodes, first_order, method
+) -> SegmentFeatures:
+    """:class:`SegmentFeatures` of a step for ``n_dirs`` directions; ``method="auto"`` picks
+    ``"jacobian"`` or ``"jvp"`` by :func:`choose_method`."""
+    if method not in ("jacobian", "jvp"):
+        forms = (quad_nodes > 0) + bool(first_order)
+        method = choose_method(n_out, n_dirs, quad_nodes + bool(first_order), forms)
+    return SegmentFeatures(
+        space, theta, delta, x_test, n_out,
+        quad_nodes=quad_nodes, first_order=first_order, method=method,
+    )  # fmt: skip

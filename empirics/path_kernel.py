@@ -29,12 +29,16 @@ applied there to grokking). c_r is the part of the recorded parameter path that 
 not produce — the float rounding of the stored parameters, ~1e-16 relative in float64 — kept so the
 reconstruction is exact. Every step checks that it is at rounding level and that Σ_i g_i equals the
 ``.grad`` the user's backward produced.
+
+Where every parameter has a layer rule, the work goes through layer hooks and Gram identities
+(:mod:`._path_kernel_structured`): for plain SGD c_i comes from the cross kernel of the test points
+along the segment with the batch along a_i, with no per-example gradient; momentum and Adam form
+per-example gradients layer by layer. Other models use torch.func (:mod:`._path_kernel_ops`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -42,58 +46,17 @@ from torch import nn
 
 from kernelcap.empirics._optimizer_coefficients import SUPPORTED_NAMES, decomposer
 from kernelcap.empirics._path_kernel_inputs import as_targets, as_tensor, check_idx
+from kernelcap.empirics._path_kernel_machine import FORMS, KernelMachine
 from kernelcap.empirics._path_kernel_ops import (
     METHODS,
     ParamSpace,
-    SegmentFeatures,
-    choose_method,
     flush_subnormals,
     per_example_grads,
+    torch_func_segment,
 )
+from kernelcap.empirics._path_kernel_structured import per_name, structured_path
 
 __all__ = ["PathKernelRecorder", "KernelMachine", "train_with_path_kernel", "SUPPORTED_NAMES"]
-
-FORMS = ("exact", "first_order")
-
-
-@dataclass(frozen=True, repr=False)
-class KernelMachine:
-    """f_T(x) = f_0(x) + Σ_i c_i(x) + c_w(x) + c_r(x) at the recorder's test inputs, and its error.
-
-    Attributes (M test inputs, n training examples, output shape ``*out`` of the model):
-        form: ``"exact"`` (segment-averaged test features) or ``"first_order"`` (Domingos' form).
-        f0, f_trained: (M, *out) the net at the first recorded step and now (``model(x_test)``).
-        contributions: (M, n, *out) c_i(x), what training example i moved the output at x.
-        weight_decay: (M, *out) c_w(x), what the decay terms (coupled or decoupled) moved it.
-        rounding: (M, *out) c_r(x), the float rounding of the parameter updates (part of the path).
-        reconstruction: (M, *out) f0 + Σ_i c_i + c_w + c_r.
-        relative_error: ‖reconstruction − f_trained‖ / ‖f_trained − f0‖; max_abs_error.
-        steps: recorded steps; losses: (steps,) training loss of each step's batch before the step.
-        grad_mismatch: max over steps of ‖Σ_i g_i − .grad‖ / Σ_i ‖g_i‖ (user loss vs ``loss_fn``).
-        update_mismatch: max over steps of ‖Δθ − Σ_i u_i − w‖ / ‖Δθ‖ (recorded vs rebuilt update).
-    """
-
-    form: str
-    f0: np.ndarray
-    f_trained: np.ndarray
-    contributions: np.ndarray
-    weight_decay: np.ndarray
-    rounding: np.ndarray
-    reconstruction: np.ndarray
-    relative_error: float
-    max_abs_error: float
-    steps: int
-    losses: np.ndarray
-    grad_mismatch: float
-    update_mismatch: float
-
-    def __repr__(self) -> str:
-        m, n = self.contributions.shape[:2]
-        return (
-            f"KernelMachine(form={self.form!r}, n_test={m}, n_train={n}, "
-            f"out={self.f0.shape[1:]}, steps={self.steps}, "
-            f"relative_error={self.relative_error:.3g}, max_abs_error={self.max_abs_error:.3g})"
-        )
 
 
 class PathKernelRecorder:
@@ -124,7 +87,11 @@ class PathKernelRecorder:
         n_train: training-set size; needed when steps pass ``idx`` (default: the first batch).
         quad_nodes: Gauss–Legendre nodes per step for the exact form (0: first order only).
         first_order: also record Domingos' first-order form (one more test Jacobian per step).
-        method: ``"auto"``, ``"jacobian"`` or ``"jvp"``: how test features meet the directions.
+        method: ``"auto"``: the structured per-layer path (hooks, Gram identities; plain SGD
+            without per-example gradients) when every trainable parameter has a layer rule or
+            a per-module fallback, else torch.func; ``"structured"`` forces it (exact for any
+            model: torch.func for the parameters no rule covers); ``"jacobian"`` or ``"jvp"``:
+            torch.func with a materialised test Jacobian or forward-mode products.
         rtol: tolerance of the per-step checks (default 1e-8 in float64, 1e-3 in float32;
             measured mismatches are ~1e-16 and ~1e-7 for gradients, ~1e-13 and ~1e-5 for updates).
     """
@@ -186,6 +153,8 @@ class PathKernelRecorder:
                 f"x_test: model output has shape {tuple(f0.shape)}, "
                 f"expected {self.x_test.shape[0]} rows"
             )
+        self._path = structured_path(self.space, self.x_test, method)
+        self._sgd_kernel = self._path is not None and self._dec.kernel_only
         self.out_shape, self.f0 = tuple(f0.shape[1:]), f0.detach().clone()
         self.n_out = int(np.prod(self.out_shape, dtype=int))
         self.steps, self.losses = 0, []
@@ -228,8 +197,9 @@ class PathKernelRecorder:
                 msg = f"{name} of shape {tuple(x.shape)}: the model fails on it ({err})"
                 raise ValueError(msg) from err
 
-    def _loss_grad(self, x, y):
-        out = self._evaluate("x", x)
+    def _loss_grad(self, x, y, out=None):
+        """(batch loss, a = ∂L/∂f (B, O)) from the model's outputs ``out`` on x (None: run it)."""
+        out = self._evaluate("x", x) if out is None else out
         if out.ndim < 1 or out.shape[0] != x.shape[0] or tuple(out.shape[1:]) != self.out_shape:
             raise ValueError(
                 f"x: model output {tuple(out.shape)} does not match x_test's "
@@ -295,13 +265,24 @@ class PathKernelRecorder:
         return loss
 
     def _per_example(self, x, y, grad, active):
-        """(loss, per-example gradients g (B, P), Σ_i g_i, its relative mismatch with ``grad``)."""
-        loss, out_grad = self._loss_grad(x, y)
-        g = per_example_grads(self.space, self.theta, x, out_grad)
-        if not bool(active.all()):
-            g = g * active
-        g_sum = g.sum(0)
-        scale = float(g.norm(dim=1).sum()) + torch.finfo(self.dtype).tiny
+        """(loss, per-example gradients g (B, P) or None (SGD kernel path), Σ_i g_i, its relative
+        mismatch with ``grad``); the structured path keeps the batch's layer features."""
+        if self._path is None:
+            loss, out_grad = self._loss_grad(x, y)
+            g = per_example_grads(self.space, self.theta, x, out_grad)
+        else:
+            loss, fb, first = self._batch_features(x, y)
+            self._pending = (fb, first)
+            g = None if self._sgd_kernel else self._path.per_example(fb)
+        if self._path is not None:  # Σ_i g_i and Σ_i ‖g_i‖ (or a bound) layer by layer
+            g_sum, scale = self._path.gradient_sum(fb)
+            if not bool(active.all()):
+                g_sum = g_sum * active
+                g = None if g is None else g.mul_(active)
+        else:
+            g = g if bool(active.all()) else g * active
+            g_sum, scale = g.sum(0), float(g.norm(dim=1).sum())
+        scale += torch.finfo(self.dtype).tiny
         mismatch = float((g_sum - grad).norm()) / scale
         if mismatch > self.rtol:
             raise ValueError(
@@ -311,25 +292,52 @@ class PathKernelRecorder:
             )
         return loss, g, g_sum, mismatch
 
+    def _batch_features(self, x, y):
+        """(loss, batch features along a_i, test features at θ_s or None): one hooked forward
+        and backward at θ_s whose outputs also give the loss and a_i."""
+        b, seen = x.shape[0], {}
+
+        def grad_of(out):
+            try:
+                if out.shape[1] != self.n_out:
+                    raise ValueError(f"x: model output has {out.shape[1]} values per row")
+                seen["loss"], a = self._loss_grad(x, y, out.detach().reshape(b, *self.out_shape))
+            except Exception as err:
+                seen["error"] = err
+                raise
+            return a
+
+        try:
+            fb, first = self._path.batch(self.theta, x, grad_of, self.first_order)
+        except (RuntimeError, IndexError) as err:
+            if seen.get("error") is err:
+                raise
+            msg = f"x of shape {tuple(x.shape)}: the model fails on it ({err})"
+            raise ValueError(msg) from err
+        return seen["loss"], fb, first
+
     def _record(self, delta, up, resid):
         terms = [(rows, index, s) for rows, index, s in up.terms if bool(s.any())]
-        extra = torch.stack([up.decay, resid])
-        n_dirs = sum(r.shape[0] for r, _, _ in terms) + 2
-        forms = (self.quad_nodes > 0) + self.first_order
-        method = self.method
-        if method == "auto":
-            method = choose_method(self.n_out, n_dirs, self.quad_nodes + self.first_order, forms)
-        feats = SegmentFeatures(
-            self.space,
-            self.theta,
-            delta,
-            self.x_test,
-            self.n_out,
-            quad_nodes=self.quad_nodes,
-            first_order=self.first_order,
-            method=method,
-        )
-        results = feats.dot([(r, s) for r, _, s in terms] + [(extra, None)])
+        decays = bool(up.decay.any())  # no decay term: one direction less per node
+        extra = torch.stack([up.decay, resid]) if decays else resid[None]
+        if self._path is not None:
+            fb, first = self._pending
+            self._pending = None
+            seg = self._path.segment(self.theta, delta, self.quad_nodes, first)
+            if self._sgd_kernel:  # φ·g_i as the cross kernel along a_i; decay, rounding per layer
+                lr = per_name(self._path.where, terms[0][2]) if terms else None
+                kern = seg.kernel(fb, lr) if terms else (None, None)
+                ext = seg.dot([(extra, None)])
+                results = [e if k is None else torch.cat([k, e], 2) for k, e in zip(kern, ext)]
+            else:
+                results = seg.dot([(r, s) for r, _, s in terms] + [(extra, None)])
+        else:
+            n_dirs = sum(r.shape[0] for r, _, _ in terms) + extra.shape[0]
+            feats = torch_func_segment(
+                self.space, self.theta, delta, self.x_test, self.n_out, n_dirs,
+                quad_nodes=self.quad_nodes, first_order=self.first_order, method=self.method,
+            )  # fmt: skip
+            results = feats.dot([(r, s) for r, _, s in terms] + [(extra, None)])
         if self._acc is None:
             m, n = self.x_test.shape[0], self.n_train
             self._rows = torch.arange(n, device=self.device)
@@ -342,15 +350,16 @@ class PathKernelRecorder:
             if res is None:
                 continue
             acc, col = self._acc[form], 0
-            for rows, index, _ in terms:
-                block = res[:, :, col : col + rows.shape[0]]
+            for _, index, _ in terms:
+                block = res[:, :, col : col + index.shape[0]]
                 if index.shape[0] == self.n_train and bool((index == self._rows).all()):
                     acc["c"].add_(block)  # every row, in order: no scatter
                 else:
                     acc["c"].index_add_(2, index, block)
-                col += rows.shape[0]
-            acc["w"] += res[:, :, col]
-            acc["r"] += res[:, :, col + 1]
+                col += index.shape[0]
+            if decays:
+                acc["w"] += res[:, :, col]
+            acc["r"] += res[:, :, -1]
 
     def kernel_machine(self, form: str = "exact") -> KernelMachine:
         """The decomposition of the net at ``x_test`` after the steps recorded so far (a snapshot:

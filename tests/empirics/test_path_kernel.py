@@ -83,10 +83,12 @@ OPTIMIZERS = {
 }
 
 
+@pytest.mark.parametrize("method", ["auto", "jacobian"])  # auto: the structured path here
 @pytest.mark.parametrize("name", OPTIMIZERS)
-def test_exact_for_every_optimizer(name):
+def test_exact_for_every_optimizer(name, method):
     m = _mlp()
-    rec, km, f_t = _run(m, OPTIMIZERS[name](m.parameters()))
+    rec, km, f_t = _run(m, OPTIMIZERS[name](m.parameters()), method=method)
+    assert (rec._path is not None) == (method == "auto")
     assert isinstance(km, KernelMachine) and km.contributions.shape == (NT, N, 2)
     np.testing.assert_array_equal(km.f_trained, f_t)
     assert km.relative_error < 1e-8, km
