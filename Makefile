@@ -1,5 +1,6 @@
 # Two commands do all the set-up on a fresh machine (Python 3.11 + pip + make):
-#   make test   create .venv with the test extra and run pytest (smoke-scale claims + property tests)
+#   make test   create .venv with the test extra, lint with ruff, run pytest (smoke-scale claims +
+#               property tests)
 #   make demo   create .venv, run every claim at quick scale, write report/ (HTML, Markdown, PNG, JSON)
 #   make docs   the documentation site, built strictly into site/, its links and anchors checked
 PYTHON ?= python3
@@ -33,6 +34,8 @@ demo: $(VENV)/.stamp-base
 	$(VENV)/bin/kernelcap check --scale $(SCALE) --device $(DEVICE) --out $(OUT) --force
 
 test: $(VENV)/.stamp-test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest -q
 
 # Strict: a broken link or anchor, a missing cross-reference, a griffe docstring warning or math
