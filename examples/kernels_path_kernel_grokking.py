@@ -7,17 +7,18 @@ weight decay). Panels: accuracies; the correct-class margin of the recorded test
 participation ratio of the per-example contributions; each training pair's margin contribution
 m_i(x) when the net has memorised and at the end (pairs sorted by label).
 
-Run: `python examples/kernels_path_kernel_grokking.py [out_dir]` (2000 steps: several minutes on
-a CPU; quick=True records a tiny run).
+Run:  python examples/kernels_path_kernel_grokking.py [out_dir] [--quick]
+      (writes kernels_path_kernel_grokking.png; 2000 steps, about 3 minutes on a CPU; --quick
+      records a tiny run)
 """
 
-import sys
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 
 from kernelcap.empirics.grokking_path_kernel import record_grokking
+from kernelcap.examples import run_example
 
 
 def main(out_dir=".", quick: bool = False) -> Path:
@@ -85,4 +86,4 @@ def plot(run, out: Path) -> Path:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else ".")
+    run_example(main, __doc__)
