@@ -204,6 +204,9 @@ class Processes(Pool):
                 p.terminate()
         for p in procs:
             p.join(timeout=5)
+            if p.is_alive():  # SIGTERM not honoured in time (a busy, contended worker)
+                p.kill()
+                p.join(timeout=5)
 
     def describe(self) -> str:
         return f"{self.jobs} worker process(es), {self.threads} thread(s) each"

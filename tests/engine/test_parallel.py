@@ -129,6 +129,9 @@ def test_ctrl_c_keeps_finished_records_and_ends_the_workers(tmp_path, capsys):
     assert time.monotonic() - start < 60  # par.sleeps (120 s) was not waited for
     assert "interrupted: finished claims are stored" in capsys.readouterr().err
     assert [r["claim"] for r in load_records(tmp_path)] == ["par.fast"]
+    deadline = time.monotonic() + 15  # terminated workers may take a moment to be reaped
+    while multiprocessing.active_children() and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert not multiprocessing.active_children()  # the workers are gone
     assert check(tmp_path, "par.fast", "--resume") == 0  # and the lock released
     assert "(resumed)" in capsys.readouterr().out
