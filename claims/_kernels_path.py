@@ -20,6 +20,7 @@ from torch import nn
 
 from kernelcap import compare
 from kernelcap.claim import Claim, Measurement, Points, Scales
+from kernelcap.claims._kernels_width import sphere_data
 from kernelcap.empirics.kernels import ntk_mlp
 from kernelcap.empirics.path_kernel import KernelMachine, PathKernelRecorder, train_with_path_kernel
 from kernelcap.runtime import single_cpu_thread
@@ -75,8 +76,6 @@ class PathExactConfig:
 
 def _path_setup(n: int, n_test: int, d: int, width: int, seed: int, device):
     """A one-hidden-layer erf MLP (NTK parameterization) and sphere data (kernels' convention)."""
-    from kernelcap.claims.kernels import sphere_data  # here: kernels imports this module
-
     x, y = sphere_data(n, d, seed, device=device)
     xt, _ = sphere_data(n_test, d, seed + 7919, device=device)
     model = ntk_mlp(d, width, 1, activation="erf", b_std=0.1, seed=seed + 1, device=device)
@@ -282,8 +281,6 @@ def per_example_loss(out, y):
 
 
 def measure_path_adamw(cfg: PathAdamWConfig, rt) -> Measurement:
-    from kernelcap.claims.kernels import sphere_data
-
     dev = rt.torch_device
     x, y = sphere_data(cfg.n, cfg.d, rt.seed, device=dev)
     x_test, _ = sphere_data(cfg.n_test, cfg.d, rt.seed + 7919, device=dev)

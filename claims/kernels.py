@@ -1,6 +1,7 @@
 """kernels.* claims: the empirical NTK against its infinite-width limit, the linearized network,
-and lazy vs rich training (this module); the path kernel (:mod:`._kernels_path`: exact and
-first-order machines of GD, the exact machine of a user-written AdamW loop).
+and lazy vs rich training (this module; the data, training and per-width fits they share are in
+:mod:`._kernels_width`); the path kernel (:mod:`._kernels_path`: exact and first-order machines
+of GD, the exact machine of a user-written AdamW loop).
 
 Measurements from :mod:`kernelcap.empirics.kernels`, predictions from
 :mod:`kernelcap.theory.kernels`; ``CLAIMS`` lists them all.
@@ -16,6 +17,15 @@ import torch
 from kernelcap import compare
 from kernelcap.claim import Claim, Measurement, Points, Scales
 from kernelcap.claims._kernels_path import PATH_EXACT, PATH_EXACT_ADAMW, PATH_FIRST_ORDER
+from kernelcap.claims._kernels_width import (
+    bracket,
+    by_width,
+    fit_line,
+    log_axes,
+    slope_series,
+    sphere_data,
+    train_gd,
+)
 from kernelcap.empirics.kernels import empirical_ntk, kernel_drift, ntk_mlp
 from kernelcap.theory.kernels import linearized_prediction, ntk_kernel
 
@@ -24,68 +34,6 @@ SOURCE_LAZY = (
     "Lee et al. (2019), 'Wide neural networks of any depth evolve as linear models under "
     "gradient descent'; Dyer & Gur-Ari (2019), 'Asymptotics of wide networks from Feynman diagrams'"
 )
-
-
-def sphere_data(n: int, d: int, seed: int, device="cpu", dtype=torch.float64):
-    """n inputs on the sphere of radius √d (so x·x/d = 1) and the smooth target sin x₁ + x₂/2."""
-    g = torch.Generator().manual_seed(seed)
-    x = torch.randn(n, d, generator=g, dtype=dtype)
-    x = x / x.norm(dim=1, keepdim=True) * d**0.5
-    x = x.to(device)
-    return x, torch.sin(x[:, 0]) + 0.5 * x[:, 1]
-
-
-def train_gd(model, x, y, lr: float, steps: int):
-    """Full-batch GD on L = (1/2n) Σ (f(x_i) − y_i)² (the convention of linearized_prediction)."""
-    params = [p for p in model.parameters() if p.requires_grad]
-    for _ in range(steps):
-        loss = 0.5 * ((model(x).reshape(-1) - y) ** 2).mean()
-        grads = torch.autograd.grad(loss, params)
-        with torch.no_grad():
-            for p, g in zip(params, grads):
-                p -= lr * g
-    return model
-
-
-def _by_width(widths, values) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and standard error over seeds of a (widths × seeds) table."""
-    v = np.asarray(values, float)
-    return v.mean(1), v.std(1, ddof=1) / np.sqrt(v.shape[1])
-
-
-def _slope_series(widths, mean, stderr) -> Points:
-    est = compare.loglog_slope(widths, mean, stderr)
-    span = f"{int(widths[0])}–{int(widths[-1])}"
-    return Points({"widths": span}, est.value, est.stderr, label="log-log slope")
-
-
-def _fit_line(ax, widths, mean, exponent: float, label: str, **style) -> None:
-    """c·n^exponent through the geometric mean of the points: a fit, drawn as one."""
-    x, y = np.asarray(widths, float), np.asarray(mean, float)
-    c = np.exp(np.mean(np.log(y) - exponent * np.log(x)))
-    ax.plot(x, c * x**exponent, "--", label=label, **style)
-
-
-def _log_axes(ax) -> None:
-    from matplotlib.ticker import NullFormatter
-
-    ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.legend(fontsize=8)
-
-
-def _bracket(slope: Points, n_seeds: int, floor: float = 0.15) -> list:
-    """Slope between the tight asymptote −1 (Dyer & Gur-Ari 2019) and the bound −1/2 (Lee et al)."""
-    s, se = float(slope.measured[0]), float(slope.stderr[0])
-    band = max(floor, 4 * se)
-    why = f"4 standard errors of the fitted slope from {n_seeds} seeds per width (floor {floor})"
-    return [
-        compare.at_most(
-            "slope − (−1/2)", s + 0.5, band, reason=f"Lee et al.'s O(n^-1/2) bound; {why}"
-        ),
-        compare.at_least(
-            "slope − (−1)", s + 1.0, -band, reason=f"Dyer & Gur-Ari's O(1/n) asymptote; {why}"
-        ),
-    ]
 
 
 # ------------------------------------------------------------------------------ infinite width
@@ -125,9 +73,9 @@ def measure_infinite_width(cfg: InfiniteWidthConfig, rt) -> Measurement:
         for w in cfg.widths
     ]
     widths = np.asarray(cfg.widths, float)
-    mean, se = _by_width(widths, errs)
+    mean, se = by_width(widths, errs)
     error = Points({"width": cfg.widths}, mean, se, label="‖Θ̂ − Θ‖_F / ‖Θ‖_F")
-    return Measurement({"error": error, "slope": _slope_series(widths, mean, se)})
+    return Measurement({"error": error, "slope": slope_series(widths, mean, se)})
 
 
 def predict_infinite_width(cfg, m: Measurement) -> dict:
@@ -150,7 +98,7 @@ def compare_infinite_width(cfg: InfiniteWidthConfig, m: Measurement, predicted) 
 
 def decorate_infinite_width(fig, ax, cfg, m: Measurement, predicted) -> None:
     e = m["error"]
-    _fit_line(
+    fit_line(
         ax,
         e.grid["width"],
         e.measured,
@@ -158,7 +106,7 @@ def decorate_infinite_width(fig, ax, cfg, m: Measurement, predicted) -> None:
         "c·n^(-1/2) through the data (theory slope)",
         color="C0",
     )
-    _log_axes(ax)
+    log_axes(ax)
 
 
 def summarize_infinite_width(cfg, m: Measurement, predicted) -> str:
@@ -249,12 +197,12 @@ def measure_linearized(cfg: LinearizedConfig, rt) -> Measurement:
         for row in runs
     ]
     widths = np.asarray(cfg.widths, float)
-    mean, se = _by_width(widths, gaps)
+    mean, se = by_width(widths, gaps)
     widest = runs[-1][0]
     return Measurement(
         {
             "gap": Points({"width": cfg.widths}, mean, se, label="‖f_net − f_lin‖ / ‖f_lin − f_0‖"),
-            "slope": _slope_series(widths, mean, se),
+            "slope": slope_series(widths, mean, se),
             "test outputs": Points(
                 {"test_index": np.arange(cfg.n_test)},
                 widest["f_test"],
@@ -271,18 +219,18 @@ def predict_linearized(cfg: LinearizedConfig, m: Measurement) -> dict:
 
 
 def compare_linearized(cfg: LinearizedConfig, m: Measurement, predicted) -> list:
-    return _bracket(m["slope"], cfg.n_seeds)
+    return bracket(m["slope"], cfg.n_seeds)
 
 
 def decorate_linearized(fig, axes, cfg, m: Measurement, predicted) -> None:
     from kernelcap.plotting import plot_measured, plot_theory
 
     g = m["gap"]
-    _fit_line(axes[0], g.grid["width"], g.measured, -1.0, "c·n^(-1) fit (asymptote)", color="C0")
-    _fit_line(
+    fit_line(axes[0], g.grid["width"], g.measured, -1.0, "c·n^(-1) fit (asymptote)", color="C0")
+    fit_line(
         axes[0], g.grid["width"], g.measured, -0.5, "c·n^(-1/2) fit (bound)", color="C0", alpha=0.5
     )
-    _log_axes(axes[0])
+    log_axes(axes[0])
     lin, net = predicted["test outputs"], m["test outputs"].measured
     lim = [float(min(lin.min(), net.min())), float(max(lin.max(), net.max()))]
     plot_theory(axes[1], lim, lim, label="net = linearized")
@@ -372,12 +320,12 @@ def measure_lazy_rich(cfg: LazyRichConfig, rt) -> Measurement:
         kernel_change(cfg.widths[-1], cfg, rt.seed * 100 + s, True, dev) for s in range(cfg.n_seeds)
     ]
     widths = np.asarray(cfg.widths, float)
-    mean, se = _by_width(widths, drift)
+    mean, se = by_width(widths, drift)
     label = "‖Θ_T − Θ_0‖_F / ‖Θ_0‖_F"
     return Measurement(
         {
             "ntk": Points({"width": cfg.widths}, mean, se, label=f"NTK scaling: {label}"),
-            "slope": _slope_series(widths, mean, se),
+            "slope": slope_series(widths, mean, se),
             "mean-field": Points(
                 {"width": cfg.widths[-1]},
                 np.mean(mf),
@@ -395,7 +343,7 @@ def predict_lazy_rich(cfg, m: Measurement) -> dict:
 def compare_lazy_rich(cfg: LazyRichConfig, m: Measurement, predicted) -> list:
     ratio = float(m["mean-field"].measured[0] / m["ntk"].measured[-1])
     return [
-        *_bracket(m["slope"], cfg.n_seeds),
+        *bracket(m["slope"], cfg.n_seeds),
         compare.at_least(
             "mean-field / NTK drift at widest",
             ratio,
@@ -408,11 +356,9 @@ def compare_lazy_rich(cfg: LazyRichConfig, m: Measurement, predicted) -> list:
 
 def decorate_lazy_rich(fig, ax, cfg, m: Measurement, predicted) -> None:
     g = m["ntk"]
-    _fit_line(ax, g.grid["width"], g.measured, -1.0, "c·n^(-1) fit (asymptote)", color="C0")
-    _fit_line(
-        ax, g.grid["width"], g.measured, -0.5, "c·n^(-1/2) fit (bound)", color="C0", alpha=0.5
-    )
-    _log_axes(ax)
+    fit_line(ax, g.grid["width"], g.measured, -1.0, "c·n^(-1) fit (asymptote)", color="C0")
+    fit_line(ax, g.grid["width"], g.measured, -0.5, "c·n^(-1/2) fit (bound)", color="C0", alpha=0.5)
+    log_axes(ax)
 
 
 def summarize_lazy_rich(cfg, m: Measurement, predicted) -> str:

@@ -5,7 +5,8 @@ settings (given ones, else the run's manifest, else quick / seed 0 / auto), refu
 records made with other settings (unless ``force``), reuses matching records on ``resume``, runs
 every claim at every seed (clearing the shared-run cache between seeds), writes each record and
 figure as it finishes, and rebuilds the report. :func:`run_claim` runs one claim and writes its
-record; an experiment that raises becomes an ``"error"`` record with its traceback.
+record; an experiment that raises becomes an ``"error"`` record with its traceback. A check's plan
+comes from ``kernelcap._check_plan`` (:class:`CheckPlan`, :func:`record_differences` re-exported).
 """
 
 from __future__ import annotations
@@ -21,9 +22,15 @@ from pathlib import Path
 from typing import Any
 
 from kernelcap import cache
+from kernelcap._check_plan import (
+    CheckPlan,
+    mismatch_message,
+    plan_check,
+    record_differences,
+    settle_settings,
+)
 from kernelcap.claim import Claim, Evidence
 from kernelcap.rundir import (
-    Manifest,
     RunDirError,
     Settings,
     clear_run,
@@ -32,22 +39,32 @@ from kernelcap.rundir import (
     read_manifest,
     write_manifest,
 )
-from kernelcap.runtime import SCALES, Runtime, check_seed, resolve_device
+from kernelcap.runtime import Runtime, resolve_device
 from kernelcap.store import (
-    FIGURES,
     RECORD_FORMAT,
-    RECORDS,
-    InvalidRecord,
     atomic_save_figure,
     atomic_write_bytes,
     atomic_write_json,
     device_kind_of,
     figure_path,
-    read_record,
     record_path,
     to_jsonable,
     versions,
 )
+
+__all__ = [  # CheckPlan and record_differences are kernelcap._check_plan's, re-exported
+    "ClaimResult",
+    "device_description",
+    "device_kind",
+    "evidence_record",
+    "run_claim",
+    "store_result",
+    "record_differences",
+    "CheckPlan",
+    "CheckOutcome",
+    "check",
+    "save_claim_figure",
+]
 
 
 @dataclass(frozen=True)
@@ -196,40 +213,6 @@ def store_result(
     return rec
 
 
-def record_differences(rec: dict, c: Claim, settings: Settings, seed: int) -> list[str]:
-    """How a valid stored record differs from what this run would make (empty: reusable)."""
-    wanted = {
-        "scale": settings.scale,
-        "seed": seed,
-        "device": settings.device_kind,
-        "kernelcap": settings.kernelcap,
-    }
-    have = {
-        "scale": rec["scale"],
-        "seed": rec["seed"],
-        "device": rec["device_kind"],
-        "kernelcap": rec["versions"].get("kernelcap"),
-    }
-    out = [f"{k}={have[k]} (this run: {v})" for k, v in wanted.items() if have[k] != v]
-    config = to_jsonable(c.config(settings.scale))
-    if rec["config"] != config:
-        keys = sorted(k for k in {*config, *rec["config"]} if config.get(k) != rec["config"].get(k))
-        out.append(f"another config ({', '.join(keys)})")
-    return out
-
-
-@dataclass(frozen=True)
-class CheckPlan:
-    """What :func:`check` is about to do, for the caller to show before it starts."""
-
-    out_dir: Path
-    settings: Settings
-    claims: tuple[Claim, ...]
-    reuse: dict[tuple[str, int], dict]  # (claim, seed) -> the stored record
-    notes: tuple[str, ...]  # one line each: what was removed or will be run again, and why
-    where: str = "in-process"  # where the claims run (the executor)
-
-
 @dataclass(frozen=True)
 class CheckOutcome:
     plan: CheckPlan
@@ -297,10 +280,10 @@ def check(
                 raise RunDirError(f"{err} (fix or remove it, or use --force)") from None
             notes.append(f"ignored an invalid {out / 'run.json'} (--force)")
             manifest = None
-        settings = _settings(out, manifest, scale, seeds, device, pool.device_kind)
+        settings = settle_settings(out, manifest, scale, seeds, device, pool.device_kind)
         if manifest is not None and (diff := manifest.settings.differences(settings)):
             if not force:
-                raise RunDirError(_mismatch(out, diff))
+                raise RunDirError(mismatch_message(out, diff))
             clear_run(out)
             notes.append(f"removed the run made with {manifest.settings.describe()} (--force)")
             manifest = None
@@ -313,7 +296,7 @@ def check(
                 )
             except registry.UnknownClaimError as err:
                 raise RunDirError(f"{out / 'run.json'} lists an {err}") from None
-        plan = _plan(out, tuple(claims), settings, resume, force, notes)
+        plan = plan_check(out, tuple(claims), settings, resume, force, notes)
         plan = dataclasses.replace(plan, where=pool.describe())
         write_manifest(out, new_manifest(settings, (c.id for c in claims), manifest))
         if on_start is not None:
@@ -325,73 +308,6 @@ def check(
 
             paths = build_report(out, known={c.id for c in registry.all_claims()})
     return CheckOutcome(plan, results, paths)
-
-
-def _settings(
-    out: Path, manifest: Manifest | None, scale, seeds, device, kind_of=device_kind
-) -> Settings:
-    import kernelcap
-
-    base = manifest.settings if manifest is not None else None
-    if scale is not None and scale not in SCALES:
-        raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
-    for s in seeds or ():
-        check_seed(s)
-    device = device or (base.device if base else "auto")
-    try:
-        kind = kind_of(device)
-    except (ValueError, TypeError) as err:
-        if base is not None and device == base.device:
-            raise RunDirError(f"{out} was run on {base.device_kind}: {err}") from None
-        raise RunDirError(str(err)) from None
-    return Settings(
-        scale=scale or (base.scale if base else "quick"),
-        seeds=tuple(sorted(set(seeds))) if seeds else (base.seeds if base else (0,)),
-        device=device,
-        device_kind=kind,
-        kernelcap=kernelcap.__version__,
-    )
-
-
-def _mismatch(out: Path, diff: list[tuple[str, str, str]]) -> str:
-    theirs = ", ".join(f"{name}={old}" for name, old, _ in diff)
-    mine = ", ".join(f"{name}={new}" for name, _, new in diff)
-    return (
-        f"{out} holds a run with {theirs}; this check asks for {mine} (resume it without those "
-        "options, use another --out, or --force to replace it)"
-    )
-
-
-def _plan(out, claims, settings: Settings, resume: bool, force: bool, notes: list[str]):
-    reuse: dict[tuple[str, int], dict] = {}
-    conflicts: list[tuple[Path, str]] = []  # (record path, how it differs)
-    for seed in settings.seeds:
-        for c in claims:
-            path = record_path(out, c.id, seed if settings.per_seed else None)
-            if not path.exists():
-                continue
-            try:
-                rec = read_record(path).record
-            except (InvalidRecord, OSError) as err:
-                notes.append(f"{path.relative_to(out)} is invalid ({err}); running it again")
-                continue
-            if diff := record_differences(rec, c, settings, seed):
-                conflicts.append((path, ", ".join(diff)))
-            elif resume and rec["verdict"] != "error":
-                reuse[(c.id, seed)] = rec
-    if conflicts and not force:
-        path, diff = conflicts[0]
-        more = f" (and {len(conflicts) - 1} more)" if len(conflicts) > 1 else ""
-        raise RunDirError(
-            f"{path} was made with {diff}{more}; use another --out, or --force to replace "
-            "such records"
-        )
-    for path, diff in conflicts:
-        path.unlink()
-        fig = out / FIGURES / path.relative_to(out / RECORDS).with_suffix(".png")  # same layout
-        fig.unlink(missing_ok=True)
-        notes.append(f"removed {path.relative_to(out)}, made with {diff} (--force)")
-    return CheckPlan(out, settings, claims, reuse, tuple(notes))
 
 
 def _execute(plan: CheckPlan, on_result) -> list[ClaimResult]:
