@@ -50,6 +50,7 @@ from kernelcap.empirics._path_kernel_machine import FORMS, KernelMachine
 from kernelcap.empirics._path_kernel_ops import (
     METHODS,
     ParamSpace,
+    choose_method,
     flush_subnormals,
     per_example_grads,
     torch_func_segment,
@@ -316,6 +317,16 @@ class PathKernelRecorder:
             raise ValueError(msg) from err
         return seen["loss"], fb, first
 
+    def _jvp_cheaper(self, n_dirs: int) -> bool:
+        """``method="auto"`` with optimizer state: forward-mode products over the n_dirs update
+        directions beat materialising the test features φ (many outputs, e.g. logits; the same
+        cost model as the torch.func path). Both compute the same φ·directions."""
+        if self.method != "auto":
+            return False
+        nodes = self.quad_nodes + bool(self.first_order)
+        forms = (self.quad_nodes > 0) + bool(self.first_order)
+        return choose_method(self.n_out, n_dirs, nodes, forms) == "jvp"
+
     def _record(self, delta, up, resid):
         terms = [(rows, index, s) for rows, index, s in up.terms if bool(s.any())]
         decays = bool(up.decay.any())  # no decay term: one direction less per node
@@ -323,6 +334,9 @@ class PathKernelRecorder:
         if self._path is not None:
             fb, first = self._pending
             self._pending = None
+        # plain SGD keeps no g_i rows (its terms come from the cross kernel of fb)
+        n_dirs = None if self._sgd_kernel else sum(r.shape[0] for r, _, _ in terms) + len(extra)
+        if self._path is not None and (self._sgd_kernel or not self._jvp_cheaper(n_dirs)):
             seg = self._path.segment(self.theta, delta, self.quad_nodes, first)
             if self._sgd_kernel:  # φ·g_i as the cross kernel along a_i; decay, rounding per layer
                 lr = per_name(self._path.where, terms[0][2]) if terms else None
@@ -332,7 +346,6 @@ class PathKernelRecorder:
             else:
                 results = seg.dot([(r, s) for r, _, s in terms] + [(extra, None)])
         else:
-            n_dirs = sum(r.shape[0] for r, _, _ in terms) + extra.shape[0]
             feats = torch_func_segment(
                 self.space, self.theta, delta, self.x_test, self.n_out, n_dirs,
                 quad_nodes=self.quad_nodes, first_order=self.first_order, method=self.method,

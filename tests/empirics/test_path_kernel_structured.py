@@ -240,6 +240,41 @@ def test_auto_takes_the_structured_path_where_every_layer_has_a_rule():
     assert set(rec._path.paths.values()) == {"layer rule", "module torch.func"}
 
 
+def test_auto_applies_many_output_features_by_jvp_and_stays_exact(monkeypatch):
+    """Adam on a 31-logit net (the grokking case): ``auto`` keeps the structured batch features
+    but applies the test features by forward-mode products over the n_train moment rows (no
+    (n_test·O, P) array; 5x faster on the grokking MLP), the same numbers as torch.func."""
+    calls = []
+    orig = PathKernelRecorder._jvp_cheaper
+    monkeypatch.setattr(
+        PathKernelRecorder, "_jvp_cheaper", lambda self, k: calls.append(orig(self, k)) or calls[-1]
+    )
+    torch.manual_seed(0)
+    model = _mlp(nn.Tanh, 31).double()
+    x, xt, y = _vectors(40), _vectors(3, seed=9), torch.randint(0, 31, (40,))
+
+    def loss(out, t):
+        return F.cross_entropy(out, t, reduction="none")
+
+    recs = []
+    for method in ("auto", "jacobian"):
+        torch.manual_seed(1)
+        m = _mlp(nn.Tanh, 31).double()
+        m.load_state_dict(model.state_dict())
+        opt = torch.optim.AdamW(m.parameters(), lr=1e-2, weight_decay=0.5)
+        rec = PathKernelRecorder(m, opt, xt, loss_fn=loss, method=method, quad_nodes=6)
+        for _ in range(STEPS):
+            opt.zero_grad()
+            loss(m(x), y).mean().backward()
+            rec.step(x, y)
+        recs.append(rec)
+    assert recs[0]._path is not None and calls and all(calls)  # structured batch, jvp segment
+    a, b = (r.kernel_machine() for r in recs)
+    scale = np.abs(a.f_trained - a.f0).max()
+    np.testing.assert_allclose(a.contributions, b.contributions, rtol=0, atol=1e-12 * scale)
+    assert a.relative_error < 1e-10, a
+
+
 @pytest.mark.parametrize("opt_name", ["sgd", "adamw"])
 def test_layer_without_a_rule_gets_its_exact_per_module_fallback(opt_name):
     """An overridden forward has no layer rule: its parameters take vmap(vjp) of that layer
