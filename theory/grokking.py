@@ -73,9 +73,11 @@ def grokking_time(norm_memorizing, norm_generalizing, lr, weight_decay):
         ratio = wm / wg
         # ln(w_mem/w_gen) as a difference of logs where the ratio over- or underflows (it gave
         # ±inf and, with ηλ underflowing too, NaN); η and λ divided one at a time (ηλ underflowed).
+        # Near w_mem = w_gen, ln of the rounded ratio keeps only ~1e-16/|ln ratio| relative
+        # accuracy; log1p of the exact difference (Sterbenz: exact within a factor 2) keeps it all.
         log_ratio = np.where(
             np.isfinite(ratio) & (ratio >= np.finfo(np.float64).tiny),  # normal: full precision
-            np.log(ratio),
+            np.where((ratio >= 0.5) & (ratio <= 2.0), np.log1p((wm - wg) / wg), np.log(ratio)),
             np.log(wm) - np.log(wg),
         )
         out = (log_ratio / lr_) / wd_

@@ -5,12 +5,13 @@ workers load them by reference, as they would a user's claims.
 """
 
 import json
-import multiprocessing
 import os
 import re
 import signal
-import threading
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -114,27 +115,50 @@ def test_worker_failures_become_error_records(tmp_path, monkeypatch, capsys):
     assert "1/4 claims pass" in capsys.readouterr().out
 
 
-def test_ctrl_c_keeps_finished_records_and_ends_the_workers(tmp_path, capsys):
-    fast = tmp_path / "records" / "par.fast.json"
+def _processes_tagged(tag: str) -> list[int]:
+    """PIDs of live processes whose environment carries ``tag`` (Linux /proc)."""
+    pids = []
+    for env in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if tag.encode() in env.read_bytes():
+                pids.append(int(env.parent.name))
+        except OSError:  # gone, or not ours to read
+            continue
+    return pids
 
-    def interrupt_once_fast_is_stored():
-        deadline = time.monotonic() + 60
-        while not fast.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        os.kill(os.getpid(), signal.SIGINT)
 
-    threading.Thread(target=interrupt_once_fast_is_stored, daemon=True).start()
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs Linux /proc")
+def test_ctrl_c_keeps_finished_records_and_ends_the_workers(tmp_path):
+    """Ctrl-C of the command (SIGINT to its process, as a terminal sends it) while one claim is
+    stored and another still runs in a worker: exit 130, the finished record kept, the lock
+    released, and no worker process left. A subprocess, so nothing of pytest's own process (its
+    threads, earlier tests) stands between the signal and the command."""
+    tag = f"KERNELCAP_CTRL_C_TEST={os.getpid()}-{time.monotonic_ns()}"
+    env = {**os.environ, tag.split("=")[0]: tag.split("=")[1]}
+    env.pop(pc.WAIT_FOR, None)
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).resolve().parents[2])] + sys.path)
+    argv = ["check", "--module", MOD, "--scale", "smoke", "--device", "cpu", "--out", str(tmp_path)]
+    cmd = [sys.executable, "-m", "kernelcap", *argv, "par.fast", "par.sleeps"]
     start = time.monotonic()
-    assert check(tmp_path, "par.fast", "par.sleeps", "--executor", "processes", "-j", "2") == 130
-    assert time.monotonic() - start < 60  # par.sleeps (120 s) was not waited for
-    assert "interrupted: finished claims are stored" in capsys.readouterr().err
+    proc = subprocess.Popen(
+        cmd + ["--executor", "processes", "-j", "2"], env=env, stderr=subprocess.PIPE, text=True
+    )
+    fast = tmp_path / "records" / "par.fast.json"
+    while not fast.exists() and proc.poll() is None and time.monotonic() - start < 120:
+        time.sleep(0.05)
+    assert fast.exists(), proc.communicate(timeout=150)[1]
+    time.sleep(0.5)  # the command is back to waiting on par.sleeps (it sleeps 120 s)
+    proc.send_signal(signal.SIGINT)
+    err = proc.communicate(timeout=60)[1]
+    assert proc.returncode == 130, err
+    assert time.monotonic() - start < 120  # par.sleeps was not waited for
+    assert "interrupted: finished claims are stored" in err
     assert [r["claim"] for r in load_records(tmp_path)] == ["par.fast"]
     deadline = time.monotonic() + 15  # terminated workers may take a moment to be reaped
-    while multiprocessing.active_children() and time.monotonic() < deadline:
+    while _processes_tagged(tag) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not multiprocessing.active_children()  # the workers are gone
+    assert not _processes_tagged(tag)  # the workers are gone
     assert check(tmp_path, "par.fast", "--resume") == 0  # and the lock released
-    assert "(resumed)" in capsys.readouterr().out
 
 
 def test_dask_local_cluster_runs_claims_and_seeds(in_process, tmp_path, capsys):

@@ -110,6 +110,7 @@ wide = log_uniform(-300, 300)
 @given(wm=wide, wg=wide, lr=wide, wd=wide)
 @example(wm=1e-300, wg=1e300, lr=1e-3, wd=1.0)  # w_mem/w_gen underflowed: ln 0 = −inf
 @example(wm=1e-300, wg=1e-300, lr=1e-300, wd=1e-300)  # ηλ underflowed: 0/0 = NaN
+@example(wm=0.01, wg=10.0 ** (-2.00001), lr=1.0, wd=1e-05)  # ln of a rounded ratio near 1
 def test_grokking_time_is_finite_or_refused_and_antisymmetric(wm, wg, lr, wd):
     try:
         t = th.grokking_time(wm, wg, lr, wd)
