@@ -156,7 +156,8 @@ def worker(spec):
     """One cell, in its own process: prints a JSON line with seconds, memory, kernel file."""
     import torch
 
-    torch.set_num_threads(spec["threads"])
+    if spec["threads"]:  # 0: torch's default
+        torch.set_num_threads(spec["threads"])
     model, x = build(spec["kind"], spec["n"], spec["size"])
     method = spec["method"]
     if method == "kernelcap":
