@@ -132,7 +132,8 @@ def test_ctrl_c_keeps_finished_records_and_ends_the_workers(tmp_path):
     """Ctrl-C of the command (SIGINT to its process, as a terminal sends it) while one claim is
     stored and another still runs in a worker: exit 130, the finished record kept, the lock
     released, and no worker process left. A subprocess, so nothing of pytest's own process (its
-    threads, earlier tests) stands between the signal and the command."""
+    threads, earlier tests, an inherited ignored SIGINT) stands between the signal and the
+    command."""
     tag = f"KERNELCAP_CTRL_C_TEST={os.getpid()}-{time.monotonic_ns()}"
     env = {**os.environ, tag.split("=")[0]: tag.split("=")[1]}
     env.pop(pc.WAIT_FOR, None)
@@ -141,7 +142,13 @@ def test_ctrl_c_keeps_finished_records_and_ends_the_workers(tmp_path):
     cmd = [sys.executable, "-m", "kernelcap", *argv, "par.fast", "par.sleeps"]
     start = time.monotonic()
     proc = subprocess.Popen(
-        cmd + ["--executor", "processes", "-j", "2"], env=env, stderr=subprocess.PIPE, text=True
+        cmd + ["--executor", "processes", "-j", "2"],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+        # as in a terminal's foreground job: a background job of a non-interactive shell (how CI
+        # or a script may start pytest) inherits SIGINT ignored, and Python then keeps ignoring it
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     fast = tmp_path / "records" / "par.fast.json"
     while not fast.exists() and proc.poll() is None and time.monotonic() - start < 120:
