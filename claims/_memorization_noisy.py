@@ -48,7 +48,8 @@ class NoisyRun:
     wall_s: float
 
 
-def _factory(cfg: NoisyConfig):
+def model_factory(cfg: NoisyConfig):
+    """The claims' model: a one-hidden-layer ReLU MLP of ``cfg.width`` (a factory of fresh nets)."""
     from torch import nn
 
     def make():
@@ -59,6 +60,22 @@ def _factory(cfg: NoisyConfig):
     return make
 
 
+def noisy_data(cfg: NoisyConfig, seed: int):
+    """The claims' long-tailed mixture with ``cfg.label_noise`` of the labels flipped."""
+    from kernelcap.empirics.memorization import long_tailed_mixture
+
+    return long_tailed_mixture(
+        cfg.n,
+        cfg.dim,
+        cfg.n_classes,
+        n_clusters=max(cfg.n_classes, cfg.n // cfg.points_per_cluster),
+        zipf=cfg.zipf,
+        cluster_std=cfg.cluster_std,
+        label_noise=cfg.label_noise,
+        seed=seed,
+    )
+
+
 @shared_run
 def noisy_run(cfg: NoisyConfig, rt) -> NoisyRun:
     import torch
@@ -67,23 +84,13 @@ def noisy_run(cfg: NoisyConfig, rt) -> NoisyRun:
     from kernelcap.empirics._full_batch import member_seed
     from kernelcap.empirics.memorization import (
         TrainConfig,
-        long_tailed_mixture,
         memorization_scores,
         ntk_loo_scores,
         self_influence,
     )
 
-    data = long_tailed_mixture(
-        cfg.n,
-        cfg.dim,
-        cfg.n_classes,
-        n_clusters=max(cfg.n_classes, cfg.n // cfg.points_per_cluster),
-        zipf=cfg.zipf,
-        cluster_std=cfg.cluster_std,
-        label_noise=cfg.label_noise,
-        seed=rt.seed,
-    )
-    make = _factory(cfg)
+    data = noisy_data(cfg, rt.seed)
+    make = model_factory(cfg)
     train = TrainConfig(steps=cfg.steps, lr=cfg.lr, loss="ce", optimizer="adam")
     fz = memorization_scores(
         make,

@@ -12,11 +12,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 
-from kernelcap.claims._memorization_noisy import CLEAN_FIRST
+from kernelcap.claims._memorization_noisy import CLEAN_FIRST, model_factory, noisy_data
 from kernelcap.empirics._batched_models import Stack, build_member, train_members
-from kernelcap.empirics.memorization import TrainConfig, long_tailed_mixture
+from kernelcap.empirics.memorization import TrainConfig
 from kernelcap.examples import run_example
 from kernelcap.plotting import claim_figure, plot_measured, save_figure
 from kernelcap.theory.memorization import auroc, first_fit_step
@@ -24,20 +23,8 @@ from kernelcap.theory.memorization import auroc, first_fit_step
 
 def main(out_dir=".", quick=False):
     cfg = CLEAN_FIRST.config("smoke" if quick else "quick")
-    data = long_tailed_mixture(
-        cfg.n,
-        cfg.dim,
-        cfg.n_classes,
-        n_clusters=cfg.n // cfg.points_per_cluster,
-        zipf=cfg.zipf,
-        label_noise=cfg.label_noise,
-        seed=0,
-    )
-
-    def make():
-        return nn.Sequential(
-            nn.Linear(cfg.dim, cfg.width), nn.ReLU(), nn.Linear(cfg.width, cfg.n_classes)
-        )
+    data = noisy_data(cfg, seed=0)  # the claim's data and model
+    make = model_factory(cfg)
 
     seeds = 4
     run = train_members(

@@ -9,14 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 
-from kernelcap.claims._memorization_noisy import MISLABELED
+from kernelcap.claims._memorization_noisy import MISLABELED, model_factory, noisy_data
 from kernelcap.empirics._batched_models import Stack, build_member, train_members
 from kernelcap.empirics.memorization import (
     TrainConfig,
     compare_estimators,
-    long_tailed_mixture,
     memorization_scores,
     ntk_loo_scores,
     self_influence,
@@ -27,20 +25,8 @@ from kernelcap.plotting import claim_figure, save_figure
 
 def main(out_dir=".", quick=False):
     cfg = MISLABELED.config("smoke" if quick else "quick")
-    data = long_tailed_mixture(
-        cfg.n,
-        cfg.dim,
-        cfg.n_classes,
-        n_clusters=cfg.n // cfg.points_per_cluster,
-        zipf=cfg.zipf,
-        label_noise=cfg.label_noise,
-        seed=0,
-    )
-
-    def make():
-        return nn.Sequential(
-            nn.Linear(cfg.dim, cfg.width), nn.ReLU(), nn.Linear(cfg.width, cfg.n_classes)
-        )
+    data = noisy_data(cfg, seed=0)  # the claim's data and model
+    make = model_factory(cfg)
 
     train = TrainConfig(steps=cfg.steps, lr=cfg.lr, loss="ce", optimizer="adam")
     # 1. Feldman–Zhang: K models on random halves, one batched program
