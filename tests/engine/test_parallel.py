@@ -139,16 +139,20 @@ def test_ctrl_c_keeps_finished_records_and_ends_the_workers(tmp_path):
     env.pop(pc.WAIT_FOR, None)
     env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).resolve().parents[2])] + sys.path)
     argv = ["check", "--module", MOD, "--scale", "smoke", "--device", "cpu", "--out", str(tmp_path)]
-    cmd = [sys.executable, "-m", "kernelcap", *argv, "par.fast", "par.sleeps"]
+    # As in a terminal's foreground job: a background job of a non-interactive shell (how CI or
+    # a script may start pytest) inherits SIGINT ignored, and Python then keeps ignoring it. Set
+    # in the child itself (preexec_fn is unsafe with threads in this process).
+    terminal = (
+        "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+        "from kernelcap.cli import main; sys.exit(main(sys.argv[1:]))"
+    )
+    cmd = [sys.executable, "-c", terminal, *argv, "par.fast", "par.sleeps"]
     start = time.monotonic()
     proc = subprocess.Popen(
         cmd + ["--executor", "processes", "-j", "2"],
         env=env,
         stderr=subprocess.PIPE,
         text=True,
-        # as in a terminal's foreground job: a background job of a non-interactive shell (how CI
-        # or a script may start pytest) inherits SIGINT ignored, and Python then keeps ignoring it
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     fast = tmp_path / "records" / "par.fast.json"
     while not fast.exists() and proc.poll() is None and time.monotonic() - start < 120:
