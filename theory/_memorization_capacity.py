@@ -9,7 +9,7 @@ import numpy as np
 from scipy import optimize
 
 from kernelcap.theory._validation import as_array, as_int, scalar_or_array
-from kernelcap.theory.hopfield import separable_probability
+from kernelcap.theory.hopfield import _MAX_COUNT, separable_probability
 
 
 def relu_effective_parameters(width, dim, *, bias: bool = True):
@@ -19,8 +19,10 @@ def relu_effective_parameters(width, dim, *, bias: bool = True):
 
     one less per hidden unit than the H(d + 2) + 1 parameters, since the rescaling
     (w_j, b_j, v_j) → (a w_j, a b_j, v_j/a), a > 0, leaves the function unchanged. A network can
-    interpolate n generic real targets only if P_eff ≥ n (its image is a P_eff-dimensional set);
-    linearized at a generic init it does so exactly when P_eff ≥ n.
+    interpolate n generic real targets only if P_eff ≥ n (its image is at most P_eff-dimensional).
+    P_eff is an upper bound on the rank of the Jacobian: at a random init it is reached only when
+    every unit is active on enough samples (n well above P_eff), and for d = 1 without biases the
+    rank stops lower, so the linearized net may need P_eff somewhat above n to fit.
 
     References: Zhang et al., "Understanding deep learning requires rethinking generalization",
     ICLR 2017, Thm 1; Yun, Sra & Jadbabaie, NeurIPS 2019.
@@ -54,7 +56,9 @@ def sign_fit_probability(n_samples, n_features):
 
     References: Cover, IEEE Trans. Electron. Comput. 1965.
     """
-    return separable_probability(n_samples, n_features)
+    n = as_array(n_samples, "n_samples", ge=1, le=_MAX_COUNT, integer=True)
+    p = as_array(n_features, "n_features", ge=1, le=_MAX_COUNT, integer=True)
+    return scalar_or_array(separable_probability(n, p), n_samples, n_features)
 
 
 @dataclass(frozen=True)
