@@ -3,15 +3,15 @@ retrieval bounds. Public through :mod:`kernelcap.theory.hopfield`."""
 
 from __future__ import annotations
 
-import functools
 import math
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 from kernelcap.theory._hopfield_numerics import (
     _MAX_FINITE_WINDOW,
     _dense_finite_scalar,
+    _dense_finite_sqrt_snr,
     _dense_ratio,
     _modern_exponent,
     _scaled_exp,
@@ -210,17 +210,7 @@ def dense_capacity_constant(n_neurons, degree):
     """
     n = as_array(n_neurons, "n_neurons", gt=0)
     d = as_array(degree, "degree", ge=2, integer=True)
-    dfact = special.factorial2((2 * d - 3).astype(np.int64), exact=False)
-    return scalar_or_array(n ** (d - 1) / dfact, n_neurons, degree)
-
-
-@functools.cache
-def _dense_finite_moments(n: int, d: int) -> tuple[float, float]:
-    """(signal F(N) − F(N−2), E[(F(x+1) − F(x−1))²]) for F(x) = x^d, x a sum of N−1 random ±1."""
-    x = 2.0 * np.arange(n) - (n - 1)
-    pmf = stats.binom.pmf(np.arange(n), n - 1, 0.5)
-    g2 = float(np.sum(pmf * ((x + 1.0) ** d - (x - 1.0) ** d) ** 2))
-    return float(n) ** d - float(n - 2) ** d, g2
+    return scalar_or_array(_dense_ratio(n, d, 1.0, 0.0), n_neurons, degree)
 
 
 def dense_signal_to_noise(n_neurons, n_patterns, degree, *, method: str = "asymptotic"):
@@ -257,7 +247,7 @@ def dense_signal_to_noise(n_neurons, n_patterns, degree, *, method: str = "asymp
     else:
         out = np.empty(n.shape)
         for idx in np.ndindex(n.shape):
-            signal, g2 = _dense_finite_moments(int(n[idx]), int(d[idx]))
             kk = float(k[idx])
-            out[idx] = math.inf if kk == 1 else signal**2 / ((kk - 1.0) * g2)
+            root = math.inf if kk == 1 else _dense_finite_sqrt_snr(int(n[idx]), kk, int(d[idx]))
+            out[idx] = root * root  # S = (√S)², from logs: N^n beyond float64 is fine
     return scalar_or_array(np.asarray(out, dtype=np.float64), n_neurons, n_patterns, degree)
